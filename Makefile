@@ -1,0 +1,215 @@
+# pcq — one flat Makefile. Build outputs go under build/ only.
+#
+#   make             library (static + shared), tools, benchmarks
+#   make test        every test: unit tests, spurious-wake-up build, TSan,
+#                    ASan/UBSan, Helgrind, DRD, race self-test, Spin model,
+#                    tools, install/link test
+#   make demo        the Fibonacci pipeline
+#   make install     PREFIX=/usr/local DESTDIR=  (uninstall likewise)
+#
+# Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, DESTDIR, WERROR=-Werror,
+# PCQ_STRESS (stress-test size in percent, default 100).
+
+VERSION_MAJOR := 0
+VERSION       := 0.1.0
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PCDIR      ?= $(LIBDIR)/pkgconfig
+BINDIR     ?= $(PREFIX)/bin
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WERROR  ?=
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow $(WERROR)
+BASE_CPPFLAGS := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+PTHREAD := -pthread
+
+B := build
+
+# ---------------------------------------------------------------------------
+# The library
+# ---------------------------------------------------------------------------
+LIB_SRCS := src/pcq.c $(wildcard src/driver.c)
+LIB_HDRS := include/pcq.h $(wildcard include/pcq_*.h) $(wildcard src/*.h)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+
+SONAME   := libpcq.so.$(VERSION_MAJOR)
+SO_FULL  := $(B)/libpcq.so.$(VERSION)
+
+.PHONY: all lib
+all: lib tools bench-build
+
+lib: $(B)/libpcq.a $(B)/libpcq.so $(B)/pcq.pc
+
+$(B)/obj/%.o: %.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(BASE_CPPFLAGS) -DNDEBUG $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden $(PTHREAD) -c $< -o $@
+
+$(B)/libpcq.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SO_FULL): $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) $(PTHREAD) $^ -o $@
+
+$(B)/libpcq.so: $(SO_FULL)
+	ln -sf libpcq.so.$(VERSION) $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(B)/pcq.pc: Makefile
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: pcq' 'Description: bounded blocking producer-consumer queue' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lpcq' 'Libs.private: -pthread' \
+	  'Cflags: -I$${includedir} -pthread' > $@
+
+# ---------------------------------------------------------------------------
+# Install
+# ---------------------------------------------------------------------------
+.PHONY: install uninstall
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR)
+	install -m 644 include/pcq.h $(wildcard include/pcq_*.h) $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(B)/libpcq.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SO_FULL) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpcq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpcq.so
+	install -m 644 $(B)/pcq.pc $(DESTDIR)$(PCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/pcq.h $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(wildcard include/pcq_*.h))
+	rm -f $(DESTDIR)$(LIBDIR)/libpcq.a $(DESTDIR)$(LIBDIR)/libpcq.so \
+	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libpcq.so.$(VERSION) \
+	      $(DESTDIR)$(PCDIR)/pcq.pc
+
+# ---------------------------------------------------------------------------
+# Unit tests (Check), built once per variant:
+#   dbg   assertions on       (also the binary the Valgrind tools run)
+#   spur  one condition wait in four returns spuriously
+#   tsan  -fsanitize=thread
+#   asan  -fsanitize=address,undefined
+#   clang the dbg build with clang (when installed): warning-free under both
+# The test binary links the library's objects directly so that
+# -Wl,--wrap=aligned_alloc can make the allocator fail.
+# ---------------------------------------------------------------------------
+TEST_SRCS   := $(wildcard tests/check_*.c) tests/test_util.c
+TEST_HDRS   := $(wildcard tests/*.h)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+TEST_LDFLAGS := -Wl,--wrap=aligned_alloc
+TEST_CFLAGS  := -O1 -g -fno-omit-frame-pointer
+
+SAN_TSAN := -fsanitize=thread
+SAN_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+
+# $(1) variant, $(2) compiler, $(3) extra compile+link flags
+define variant
+$(B)/$(1)/%.o: %.c $(LIB_HDRS) $(TEST_HDRS)
+	@mkdir -p $$(@D)
+	$(2) $$(WARN) $$(BASE_CPPFLAGS) -Itests $$(CPPFLAGS) $$(TEST_CFLAGS) $(3) $$(PTHREAD) -c $$< -o $$@
+
+$(B)/$(1)/pcq-tests: $$(patsubst %.c,$(B)/$(1)/%.o,$$(LIB_SRCS) $$(TEST_SRCS))
+	$(2) $$(TEST_CFLAGS) $(3) $$(LDFLAGS) $$(TEST_LDFLAGS) $$(PTHREAD) $$^ -o $$@ $$(CHECK_LIBS)
+endef
+
+CLANG ?= clang
+$(eval $(call variant,dbg,$$(CC),))
+$(eval $(call variant,spur,$$(CC),-DPCQ_INJECT_SPURIOUS))
+$(eval $(call variant,tsan,$$(CC),$$(SAN_TSAN)))
+$(eval $(call variant,asan,$$(CC),$$(SAN_ASAN)))
+$(eval $(call variant,clang,$$(CLANG),))
+
+# Stress size in percent of the native default; the Valgrind runs shrink it.
+PCQ_STRESS   ?= 100
+VG_STRESS    ?= 4
+VG_COMMON    := --error-exitcode=99 --quiet
+HELGRIND     := valgrind --tool=helgrind $(VG_COMMON)
+DRD          := valgrind --tool=drd $(VG_COMMON)
+
+.PHONY: test deps test-unit test-spurious test-clang tsan asan helgrind drd \
+        race-selftest model test-tools test-install test-bench
+test: deps
+	$(MAKE) --no-print-directory test-unit test-spurious test-clang tsan asan \
+	    helgrind drd race-selftest model test-tools test-install test-bench
+	@echo "make test: every target passed"
+
+deps:
+	@sh tests/ensure-deps.sh
+
+test-unit: $(B)/dbg/pcq-tests
+	PCQ_STRESS=$(PCQ_STRESS) $<
+
+test-spurious: $(B)/spur/pcq-tests
+	PCQ_STRESS=$(PCQ_STRESS) $<
+
+test-clang:
+	@if command -v $(CLANG) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory $(B)/clang/pcq-tests && \
+	  PCQ_STRESS=$(PCQ_STRESS) $(B)/clang/pcq-tests; \
+	else echo "test-clang: $(CLANG) not installed, skipped"; fi
+
+tsan: $(B)/tsan/pcq-tests
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+	  PCQ_STRESS=$(PCQ_STRESS) $<
+
+asan: $(B)/asan/pcq-tests
+	ASAN_OPTIONS="detect_leaks=1 abort_on_error=0" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
+	  PCQ_STRESS=$(PCQ_STRESS) $<
+
+# Valgrind: no fork, so the tool sees every test in one process.
+helgrind: $(B)/dbg/pcq-tests
+	CK_FORK=no PCQ_STRESS=$(VG_STRESS) PCQ_VALGRIND=helgrind $(HELGRIND) $<
+
+drd: $(B)/dbg/pcq-tests
+	CK_FORK=no PCQ_STRESS=$(VG_STRESS) PCQ_VALGRIND=drd $(DRD) $<
+
+# Installed-copy link test: install into a staging DESTDIR, build a program
+# with pkg-config against it, run it.
+STAGE := $(abspath $(B)/stage)
+test-install:
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local
+	PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
+	  sh -c '$(CC) $(WARN) tests/install_app.c $$(pkg-config --cflags --libs pcq) -o $(B)/install_app'
+	LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(B)/install_app
+	$(MAKE) --no-print-directory uninstall DESTDIR=$(STAGE) PREFIX=/usr/local
+	test -z "$$(find $(STAGE) -type f -o -type l)"
+
+# ---------------------------------------------------------------------------
+# Race-detector self-test (tests/race/): the tools must catch a planted bug.
+# ---------------------------------------------------------------------------
+race-selftest:
+	@echo "race-selftest: not written yet"; false
+
+# ---------------------------------------------------------------------------
+# Spin model of the wait/signal protocol (src/pcq.pml)
+# ---------------------------------------------------------------------------
+model:
+	@echo "model: not written yet"; false
+
+# ---------------------------------------------------------------------------
+# Tools and the demo (tools/)
+# ---------------------------------------------------------------------------
+.PHONY: tools demo
+tools: lib
+
+demo: tools
+	@echo "demo: not written yet"; false
+
+test-tools:
+	@echo "test-tools: not written yet"; false
+
+# ---------------------------------------------------------------------------
+# Benchmarks (bench/)
+# ---------------------------------------------------------------------------
+.PHONY: bench-build bench bench-full bench-plot bench-deps
+bench-build: lib
+
+test-bench:
+	@echo "test-bench: not written yet"; false
+
+# ---------------------------------------------------------------------------
+.PHONY: clean
+clean:
+	rm -rf $(B)

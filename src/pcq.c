@@ -1,0 +1,534 @@
+/*
+ * pcq.c — the queue.
+ *
+ * Design
+ * ------
+ * One mutex guards the whole ring and every counter; two condition
+ * variables carry the two directions (`not_full` for producers waiting for
+ * room, `not_empty` for consumers waiting for elements), so a wake-up never
+ * goes to a thread of the wrong kind. Each side keeps a waiter count under
+ * the lock, and a thread that changes the ring signals the other side only
+ * when someone waits there, waking as many threads as elements it moved.
+ * All signals and broadcasts are sent with the mutex held.
+ *
+ * Index scheme: `head` (next slot to pop), `tail` (next slot to push) and
+ * `count`, with head and tail kept in 0..capacity-1 by a compare-and-
+ * subtract wrap. This keeps `capacity` exact for any value (no rounding to a
+ * power of two, so memory is exactly capacity * elem_size for elements) and
+ * needs no division on the hot path. Invariant (pcq__valid):
+ *   count <= cap, head < cap, tail < cap, tail == (head + count) % cap.
+ * A batch crosses the end of the ring in at most two memcpy calls.
+ *
+ * Every call goes through one engine, xfer(), parameterised by direction
+ * (push/pop), by how much it must move (all of n, or at least one), and by
+ * how it may wait (never, until a deadline, or indefinitely).
+ *
+ * Cancellation: the only cancellation points are the condition waits. Each
+ * wait runs under a cleanup handler that drops the waiter count, passes on
+ * a wake-up the cancelled thread may have consumed, and unlocks the mutex.
+ *
+ * Spurious wake-up injection: built with -DPCQ_INJECT_SPURIOUS, one
+ * condition wait in four returns at once without sleeping (after letting
+ * go of the lock), as POSIX allows. The tests run the whole suite so.
+ */
+#include "pcq_internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A pthread call failing where it never legally can is a bug: abort. */
+#define PCQ_CHECK(call)                                                    \
+    do {                                                                   \
+        int pcq_rc_ = (call);                                              \
+        if (pcq_rc_ != 0)                                                  \
+            pcq__die(#call, pcq_rc_, __FILE__, __LINE__);                  \
+    } while (0)
+
+void pcq__die(const char *what, int rc, const char *file, int line)
+{
+    fprintf(stderr, "pcq: %s failed: %s (%s:%d)\n", what, strerror(rc), file, line);
+    abort();
+}
+
+static inline void lock(pcq_t *q) { PCQ_CHECK(pthread_mutex_lock(&q->mu)); }
+static inline void unlock(pcq_t *q) { PCQ_CHECK(pthread_mutex_unlock(&q->mu)); }
+
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+bool pcq__valid(const pcq_t *q)
+{
+    if (q->count > q->cap || q->head >= q->cap || q->tail >= q->cap)
+        return false;
+    size_t t = q->head + q->count; /* < 2 * cap, no overflow: cap fits memory */
+    if (t >= q->cap)
+        t -= q->cap;
+    return t == q->tail && q->high_water >= q->count && q->high_water <= q->cap;
+}
+
+/* Which side of the queue a call is on. */
+enum dir { PUSH, POP };
+
+/* How a call may wait: never (try), until a deadline, or without bound. */
+enum mode { TRY, TIMED, BLOCK };
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                         */
+/* ------------------------------------------------------------------ */
+
+int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
+{
+    if (out == NULL || capacity == 0 || elem_size == 0)
+        return EINVAL;
+    const size_t hdr = offsetof(pcq_t, slots);
+    if (capacity > (SIZE_MAX - hdr - PCQ_CACHE_LINE) / elem_size)
+        return EOVERFLOW;
+    /* aligned_alloc wants a multiple of the alignment. */
+    size_t bytes = hdr + capacity * elem_size;
+    bytes = (bytes + PCQ_CACHE_LINE - 1) / PCQ_CACHE_LINE * PCQ_CACHE_LINE;
+
+    pcq_t *q = aligned_alloc(PCQ_CACHE_LINE, bytes);
+    if (q == NULL)
+        return ENOMEM;
+    memset(q, 0, hdr);
+    q->cap = capacity;
+    q->esz = elem_size;
+
+    int rc;
+    pthread_condattr_t ca;
+    if ((rc = pthread_condattr_init(&ca)) != 0)
+        goto fail_free;
+    /* Timed waits measure CLOCK_MONOTONIC: immune to wall-clock jumps. */
+    PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+    if ((rc = pthread_mutex_init(&q->mu, NULL)) != 0)
+        goto fail_attr;
+    if ((rc = pthread_cond_init(&q->not_full, &ca)) != 0)
+        goto fail_mutex;
+    if ((rc = pthread_cond_init(&q->not_empty, &ca)) != 0)
+        goto fail_not_full;
+    pthread_condattr_destroy(&ca);
+    assert(pcq__valid(q));
+    *out = q;
+    return 0;
+
+fail_not_full:
+    pthread_cond_destroy(&q->not_full);
+fail_mutex:
+    pthread_mutex_destroy(&q->mu);
+fail_attr:
+    pthread_condattr_destroy(&ca);
+fail_free:
+    free(q);
+    (void)rc; /* every init failure is a resource shortage to the caller */
+    return ENOMEM;
+}
+
+void pcq_destroy(pcq_t *q)
+{
+    if (q == NULL)
+        return;
+    /* EBUSY here means the caller destroyed a queue still in use. */
+    PCQ_CHECK(pthread_cond_destroy(&q->not_empty));
+    PCQ_CHECK(pthread_cond_destroy(&q->not_full));
+    PCQ_CHECK(pthread_mutex_destroy(&q->mu));
+    free(q);
+}
+
+/* ------------------------------------------------------------------ */
+/* The ring (callers hold q->mu)                                      */
+/* ------------------------------------------------------------------ */
+
+/* Copy k elements from src into the ring at tail: at most two pieces. */
+static void ring_put(pcq_t *q, const unsigned char *src, size_t k)
+{
+    const size_t esz = q->esz;
+    unsigned char *slot = q->slots + q->tail * esz;
+    if (k == 1 && esz == sizeof(uint64_t)) {
+        memcpy(slot, src, sizeof(uint64_t)); /* the common case: one move */
+    } else {
+        size_t first = min_size(k, q->cap - q->tail);
+        memcpy(slot, src, first * esz);
+        memcpy(q->slots, src + first * esz, (k - first) * esz);
+    }
+    q->tail += k;
+    if (q->tail >= q->cap)
+        q->tail -= q->cap;
+    q->count += k;
+    if (q->count > q->high_water)
+        q->high_water = q->count;
+    q->pushed += k;
+}
+
+/* Copy k elements from the ring at head into dst: at most two pieces. */
+static void ring_get(pcq_t *q, unsigned char *dst, size_t k)
+{
+    const size_t esz = q->esz;
+    const unsigned char *slot = q->slots + q->head * esz;
+    if (k == 1 && esz == sizeof(uint64_t)) {
+        memcpy(dst, slot, sizeof(uint64_t));
+    } else {
+        size_t first = min_size(k, q->cap - q->head);
+        memcpy(dst, slot, first * esz);
+        memcpy(dst + first * esz, q->slots, (k - first) * esz);
+    }
+    q->head += k;
+    if (q->head >= q->cap)
+        q->head -= q->cap;
+    q->count -= k;
+    q->popped += k;
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting and waking (callers hold q->mu)                            */
+/* ------------------------------------------------------------------ */
+
+/* Wake up to k waiters of one side; a broadcast when k covers them all. */
+static void wake(pthread_cond_t *cv, unsigned waiters, size_t k)
+{
+    if (waiters == 0 || k == 0)
+        return;
+    if (k >= waiters) {
+        PCQ_CHECK(pthread_cond_broadcast(cv));
+    } else {
+        while (k-- > 0)
+            PCQ_CHECK(pthread_cond_signal(cv));
+    }
+}
+
+struct wait_ctx {
+    pcq_t *q;
+    enum dir dir;
+    int rc; /* in memory, not a register: survives the cleanup setjmp */
+};
+
+/*
+ * Cleanup handler for a thread cancelled inside a condition wait. The
+ * cancelled thread holds the mutex again (POSIX reacquires it before
+ * running handlers). It may have consumed a signal meant for the ring's
+ * current state, so if its side could proceed and others of its side
+ * still wait, pass one wake-up on before unlocking.
+ */
+static void wait_cancelled(void *arg)
+{
+    const struct wait_ctx *c = arg;
+    pcq_t *q = c->q;
+    if (c->dir == PUSH) {
+        q->push_waiters--;
+        if (q->push_waiters > 0 && (q->count < q->cap || q->closed))
+            PCQ_CHECK(pthread_cond_signal(&q->not_full));
+    } else {
+        q->pop_waiters--;
+        if (q->pop_waiters > 0 && (q->count > 0 || q->closed))
+            PCQ_CHECK(pthread_cond_signal(&q->not_empty));
+    }
+    unlock(q);
+}
+
+#ifdef PCQ_INJECT_SPURIOUS
+/* Test builds: one wait in four returns at once, as POSIX allows. */
+static _Thread_local uint64_t spurious_state;
+
+static bool spurious_now(void)
+{
+    if (spurious_state == 0)
+        spurious_state = (uint64_t)(uintptr_t)&spurious_state | 1;
+    spurious_state ^= spurious_state << 13; /* xorshift64 */
+    spurious_state ^= spurious_state >> 7;
+    spurious_state ^= spurious_state << 17;
+    return (spurious_state & 3) == 0;
+}
+#endif
+
+/*
+ * Sleep once on the condition variable of side `dir`, until woken, until
+ * `deadline` (NULL: none) or spuriously. Returns 0 or ETIMEDOUT.
+ * A cancellation point.
+ */
+static int sleep_once(pcq_t *q, enum dir dir, const struct timespec *deadline)
+{
+    pthread_cond_t *cv = dir == PUSH ? &q->not_full : &q->not_empty;
+    unsigned *waiters = dir == PUSH ? &q->push_waiters : &q->pop_waiters;
+    struct wait_ctx ctx = {q, dir, 0};
+
+#ifdef PCQ_INJECT_SPURIOUS
+    if (spurious_now()) {
+        unlock(q); /* let others run, as a real wake-up would */
+        lock(q);
+        return 0;
+    }
+#endif
+    (*waiters)++;
+    pthread_cleanup_push(wait_cancelled, &ctx);
+    if (deadline == NULL)
+        ctx.rc = pthread_cond_wait(cv, &q->mu);
+    else
+        ctx.rc = pthread_cond_timedwait(cv, &q->mu, deadline);
+    pthread_cleanup_pop(0);
+    (*waiters)--;
+    if (ctx.rc != 0 && !(ctx.rc == ETIMEDOUT && deadline != NULL))
+        pcq__die("pthread_cond_wait", ctx.rc, __FILE__, __LINE__);
+    return ctx.rc;
+}
+
+static bool deadline_passed(const struct timespec *deadline)
+{
+    struct timespec now;
+    PCQ_CHECK(clock_gettime(CLOCK_MONOTONIC, &now) == 0 ? 0 : EINVAL);
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* ------------------------------------------------------------------ */
+/* The engine                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Move up to n elements in direction `dir` between buf and the ring.
+ * Push moves all n (blocking modes) or what fits (TRY); pop moves at least
+ * one and at most n. *moved receives the count moved. Arguments are valid.
+ */
+static int xfer(pcq_t *q, enum dir dir, unsigned char *buf, size_t n, size_t *moved,
+                enum mode mode, const struct timespec *deadline)
+{
+    size_t done = 0;
+    bool slept = false;
+    int rc = 0;
+
+    lock(q);
+    for (;;) {
+        /* Precedence: a push on a closed queue fails even with room. */
+        if (dir == PUSH && q->closed) {
+            rc = EPIPE;
+            break;
+        }
+        size_t avail = dir == PUSH ? q->cap - q->count : q->count;
+        if (avail > 0) {
+            size_t k = min_size(avail, n - done);
+            if (dir == PUSH) {
+                ring_put(q, buf + done * q->esz, k);
+                wake(&q->not_empty, q->pop_waiters, k);
+            } else {
+                ring_get(q, buf + done * q->esz, k);
+                wake(&q->not_full, q->push_waiters, k);
+            }
+            done += k;
+            if (dir == POP || done == n) {
+                rc = 0;
+                break;
+            }
+            continue; /* a push batch with more to go: the ring is now full */
+        }
+        if (dir == POP && q->closed) {
+            rc = EPIPE; /* closed and drained */
+            break;
+        }
+        if (mode == TRY) {
+            rc = done > 0 ? 0 : EAGAIN;
+            break;
+        }
+        if (mode == TIMED && (slept ? rc == ETIMEDOUT : deadline_passed(deadline))) {
+            rc = ETIMEDOUT; /* re-checked the ring after the timeout first */
+            break;
+        }
+        if (!slept) {
+            slept = true;
+            if (dir == PUSH)
+                q->push_waits++;
+            else
+                q->pop_waits++;
+        }
+        rc = sleep_once(q, dir, mode == TIMED ? deadline : NULL);
+    }
+    assert(pcq__valid(q));
+    unlock(q);
+    *moved = done;
+    return rc;
+}
+
+static bool timespec_ok(const struct timespec *ts)
+{
+    return ts != NULL && ts->tv_nsec >= 0 && ts->tv_nsec <= 999999999L;
+}
+
+/* now + ns on CLOCK_MONOTONIC; cannot overflow a 64-bit time_t. */
+static struct timespec deadline_in(uint64_t ns)
+{
+    struct timespec d;
+    PCQ_CHECK(clock_gettime(CLOCK_MONOTONIC, &d) == 0 ? 0 : EINVAL);
+    uint64_t sec = ns / 1000000000u;
+    long nsec = (long)(ns % 1000000000u) + d.tv_nsec;
+    if (nsec >= 1000000000L) {
+        nsec -= 1000000000L;
+        sec++;
+    }
+    /* UINT64_MAX ns is ~1.8e10 s: far inside time_t's range when it has 64
+     * bits. With a 32-bit time_t, saturate instead of wrapping. */
+    if (sizeof(time_t) < sizeof(uint64_t) &&
+        sec > (uint64_t)(INT32_MAX - d.tv_sec)) {
+        d.tv_sec = INT32_MAX;
+        d.tv_nsec = 999999999L;
+        return d;
+    }
+    d.tv_sec += (time_t)sec;
+    d.tv_nsec = nsec;
+    return d;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                         */
+/* ------------------------------------------------------------------ */
+
+static int one(pcq_t *q, enum dir dir, const void *elem, enum mode mode,
+               const struct timespec *deadline)
+{
+    if (q == NULL || elem == NULL)
+        return EINVAL;
+    size_t moved;
+    return xfer(q, dir, (unsigned char *)elem, 1, &moved, mode, deadline);
+}
+
+/* `buf` is only read on the push side; the cast is confined to here. */
+static int many(pcq_t *q, enum dir dir, const void *buf, size_t n, size_t *moved,
+                enum mode mode)
+{
+    if (moved != NULL)
+        *moved = 0;
+    if (q == NULL || buf == NULL || moved == NULL)
+        return EINVAL;
+    if (n == 0)
+        return 0;
+    return xfer(q, dir, (unsigned char *)buf, n, moved, mode, NULL);
+}
+
+int pcq_push(pcq_t *q, const void *elem) { return one(q, PUSH, elem, BLOCK, NULL); }
+int pcq_pop(pcq_t *q, void *out) { return one(q, POP, out, BLOCK, NULL); }
+int pcq_try_push(pcq_t *q, const void *elem) { return one(q, PUSH, elem, TRY, NULL); }
+int pcq_try_pop(pcq_t *q, void *out) { return one(q, POP, out, TRY, NULL); }
+
+int pcq_push_until(pcq_t *q, const void *elem, const struct timespec *deadline)
+{
+    if (!timespec_ok(deadline))
+        return EINVAL;
+    return one(q, PUSH, elem, TIMED, deadline);
+}
+
+int pcq_pop_until(pcq_t *q, void *out, const struct timespec *deadline)
+{
+    if (!timespec_ok(deadline))
+        return EINVAL;
+    return one(q, POP, out, TIMED, deadline);
+}
+
+int pcq_push_for(pcq_t *q, const void *elem, uint64_t timeout_ns)
+{
+    if (q == NULL || elem == NULL)
+        return EINVAL;
+    struct timespec d = deadline_in(timeout_ns);
+    return one(q, PUSH, elem, TIMED, &d);
+}
+
+int pcq_pop_for(pcq_t *q, void *out, uint64_t timeout_ns)
+{
+    if (q == NULL || out == NULL)
+        return EINVAL;
+    struct timespec d = deadline_in(timeout_ns);
+    return one(q, POP, out, TIMED, &d);
+}
+
+int pcq_push_many(pcq_t *q, const void *elems, size_t n, size_t *pushed)
+{
+    return many(q, PUSH, elems, n, pushed, BLOCK);
+}
+
+int pcq_pop_many(pcq_t *q, void *out, size_t max, size_t *popped)
+{
+    return many(q, POP, out, max, popped, BLOCK);
+}
+
+int pcq_try_push_many(pcq_t *q, const void *elems, size_t n, size_t *pushed)
+{
+    return many(q, PUSH, elems, n, pushed, TRY);
+}
+
+int pcq_try_pop_many(pcq_t *q, void *out, size_t max, size_t *popped)
+{
+    return many(q, POP, out, max, popped, TRY);
+}
+
+void pcq_close(pcq_t *q)
+{
+    if (q == NULL)
+        return;
+    lock(q);
+    q->closed = true;
+    /* Every waiter must see the close: broadcast, never signal. */
+    if (q->push_waiters > 0)
+        PCQ_CHECK(pthread_cond_broadcast(&q->not_full));
+    if (q->pop_waiters > 0)
+        PCQ_CHECK(pthread_cond_broadcast(&q->not_empty));
+    unlock(q);
+}
+
+/* The inspection calls lock a const queue: the mutex is the one mutable
+ * part of an otherwise read-only view, and every queue is created
+ * non-const, so casting the qualifier away is defined. */
+static pcq_t *unconst(const pcq_t *q) { return (pcq_t *)(uintptr_t)q; }
+
+bool pcq_is_closed(const pcq_t *q)
+{
+    if (q == NULL)
+        return false;
+    pcq_t *m = unconst(q);
+    lock(m);
+    bool closed = m->closed;
+    unlock(m);
+    return closed;
+}
+
+size_t pcq_size(const pcq_t *q)
+{
+    if (q == NULL)
+        return 0;
+    pcq_t *m = unconst(q);
+    lock(m);
+    size_t n = m->count;
+    unlock(m);
+    return n;
+}
+
+/* Immutable after pcq_create: read without the lock. */
+size_t pcq_capacity(const pcq_t *q) { return q == NULL ? 0 : q->cap; }
+size_t pcq_elem_size(const pcq_t *q) { return q == NULL ? 0 : q->esz; }
+
+void pcq_stats(const pcq_t *q, pcq_stats_t *out)
+{
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof *out);
+    if (q == NULL)
+        return;
+    pcq_t *m = unconst(q);
+    lock(m);
+    out->pushed = m->pushed;
+    out->popped = m->popped;
+    out->push_waits = m->push_waits;
+    out->pop_waits = m->pop_waits;
+    out->high_water = m->high_water;
+    unlock(m);
+}
+
+#define PCQ_STR2(x) #x
+#define PCQ_STR(x) PCQ_STR2(x)
+
+const char *pcq_version(void)
+{
+    return PCQ_STR(PCQ_VERSION_MAJOR) "." PCQ_STR(PCQ_VERSION_MINOR) "." PCQ_STR(
+        PCQ_VERSION_PATCH);
+}

@@ -1,0 +1,76 @@
+/*
+ * test_util.h — shared helpers for pcq's Check suites.
+ *
+ * Threads are ordered with barriers, condition variables and the queue's
+ * own observable state (pcq_stats), never with sleeps.
+ */
+#ifndef PCQ_TEST_UTIL_H
+#define PCQ_TEST_UTIL_H
+
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "pcq.h"
+
+/* Every suite file provides one of these; check_main.c runs them all. */
+Suite *suite_create_args(void);
+Suite *suite_basic(void);
+Suite *suite_timed(void);
+Suite *suite_batch(void);
+Suite *suite_close(void);
+Suite *suite_cancel(void);
+Suite *suite_stress(void);
+Suite *suite_driver(void);
+
+/* n scaled by PCQ_STRESS (percent, default 100), at least `min`. */
+long scaled(long n, long min);
+
+/* Name of the Valgrind tool running us ("helgrind", "drd", ...) or NULL. */
+const char *valgrind_tool(void);
+
+/* Skip the rest of a test, printing why (for what a tool cannot model). */
+#define SKIP_UNDER_VALGRIND(why)                                             \
+    do {                                                                     \
+        if (valgrind_tool() != NULL) {                                       \
+            skipped(__func__, why);                                          \
+            return;                                                          \
+        }                                                                    \
+    } while (0)
+void skipped(const char *test, const char *why);
+
+/* pthread wrappers that fail the test on error. */
+void start(pthread_t *t, void *(*fn)(void *), void *arg);
+void *join(pthread_t t);
+
+/* Monotonic clock in nanoseconds; a deadline `ms` from now. */
+uint64_t now_ns(void);
+struct timespec deadline_ms(long ms);
+
+/* Wait (yielding, not sleeping) until the queue's stats show at least n
+ * push waits / pop waits: the waiting thread has then released the lock
+ * inside its condition wait, so any later signal reaches it. */
+void await_push_waits(const pcq_t *q, uint64_t n);
+void await_pop_waits(const pcq_t *q, uint64_t n);
+
+/* Allocation accounting from the --wrap'ed allocator (check_create_args.c):
+ * the number of allocator calls so far, and whether to fail the next. */
+extern atomic_long test_alloc_calls;
+extern atomic_long test_alloc_live;
+extern atomic_int test_alloc_fail_next;
+
+/* A one-shot gate: threads wait until it is opened. */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool open;
+} gate_t;
+void gate_init(gate_t *g);
+void gate_wait(gate_t *g);
+void gate_open(gate_t *g);
+void gate_destroy(gate_t *g);
+
+#endif
