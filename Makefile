@@ -95,6 +95,9 @@ uninstall:
 # -Wl,--wrap=aligned_alloc can make the allocator fail.
 # ---------------------------------------------------------------------------
 TEST_SRCS   := $(wildcard tests/check_*.c) tests/test_util.c
+# other sections append sources and libraries the suites need
+TEST_EXTRA_SRCS :=
+TEST_EXTRA_LIBS :=
 TEST_HDRS   := $(wildcard tests/*.h)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 TEST_LDFLAGS := -Wl,--wrap=aligned_alloc
@@ -109,23 +112,20 @@ $(B)/$(1)/%.o: %.c $(LIB_HDRS) $(TEST_HDRS)
 	@mkdir -p $$(@D)
 	$(2) $$(WARN) $$(BASE_CPPFLAGS) -Itests $$(CPPFLAGS) $$(TEST_CFLAGS) $(3) $$(PTHREAD) -c $$< -o $$@
 
-$(B)/$(1)/pcq-tests: $$(patsubst %.c,$(B)/$(1)/%.o,$$(LIB_SRCS) $$(TEST_SRCS))
-	$(2) $$(TEST_CFLAGS) $(3) $$(LDFLAGS) $$(TEST_LDFLAGS) $$(PTHREAD) $$^ -o $$@ $$(CHECK_LIBS)
+$(B)/$(1)/pcq-tests: $$(patsubst %.c,$(B)/$(1)/%.o,$$(LIB_SRCS) $$(TEST_SRCS) $$(TEST_EXTRA_SRCS))
+	$(2) $$(TEST_CFLAGS) $(3) $$(LDFLAGS) $$(TEST_LDFLAGS) $$(PTHREAD) $$^ -o $$@ $$(TEST_EXTRA_LIBS) $$(CHECK_LIBS)
 endef
 
 CLANG ?= clang
-$(eval $(call variant,dbg,$$(CC),))
-$(eval $(call variant,spur,$$(CC),-DPCQ_INJECT_SPURIOUS))
-$(eval $(call variant,tsan,$$(CC),$$(SAN_TSAN)))
-$(eval $(call variant,asan,$$(CC),$$(SAN_ASAN)))
-$(eval $(call variant,clang,$$(CLANG),))
+# The variants are instantiated at the end of this file, once every section
+# has added its sources to TEST_EXTRA_SRCS / TEST_EXTRA_LIBS.
 
 # Stress size in percent of the native default; the Valgrind runs shrink it.
 PCQ_STRESS   ?= 100
 VG_STRESS    ?= 4
 VG_COMMON    := --error-exitcode=99 --quiet
 HELGRIND     := valgrind --tool=helgrind $(VG_COMMON)
-DRD          := valgrind --tool=drd $(VG_COMMON)
+DRD          := valgrind --tool=drd --check-stack-var=yes $(VG_COMMON)
 
 .PHONY: test deps test-unit test-spurious test-clang tsan asan helgrind drd \
         race-selftest model test-tools test-install test-bench
@@ -149,13 +149,16 @@ test-clang:
 	  PCQ_STRESS=$(PCQ_STRESS) $(B)/clang/pcq-tests; \
 	else echo "test-clang: $(CLANG) not installed, skipped"; fi
 
+# Sanitizer run-time options, shared with the race self-test.
+TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+ASAN_ENV := ASAN_OPTIONS="detect_leaks=1 abort_on_error=0" \
+            UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
+
 tsan: $(B)/tsan/pcq-tests
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
-	  PCQ_STRESS=$(PCQ_STRESS) $<
+	$(TSAN_ENV) PCQ_STRESS=$(PCQ_STRESS) $<
 
 asan: $(B)/asan/pcq-tests
-	ASAN_OPTIONS="detect_leaks=1 abort_on_error=0" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
-	  PCQ_STRESS=$(PCQ_STRESS) $<
+	$(ASAN_ENV) PCQ_STRESS=$(PCQ_STRESS) $<
 
 # Valgrind: no fork, so the tool sees every test in one process.
 helgrind: $(B)/dbg/pcq-tests
@@ -179,8 +182,25 @@ test-install:
 # ---------------------------------------------------------------------------
 # Race-detector self-test (tests/race/): the tools must catch a planted bug.
 # ---------------------------------------------------------------------------
-race-selftest:
-	@echo "race-selftest: not written yet"; false
+# A deliberately broken program (tests/race/race_fixture.c, never part of
+# the library) built plain, with SAN_TSAN and with SAN_ASAN, and run under
+# the same HELGRIND / DRD command lines and sanitizer run-time options as the
+# real targets; tests/race/selftest.sh fails unless every tool reports every
+# planted bug and stays silent on the fixed mode. Logs in build/race/log/.
+RACE     := $(B)/race
+RACE_SRC := tests/race/race_fixture.c
+RACE_SAN_plain :=
+RACE_SAN_tsan   = $(SAN_TSAN)
+RACE_SAN_asan   = $(SAN_ASAN)
+
+$(RACE)/fixture-%: $(RACE_SRC) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(BASE_CPPFLAGS) $(CPPFLAGS) $(TEST_CFLAGS) $(RACE_SAN_$*) $(PTHREAD) \
+	  $(LDFLAGS) $< -o $@
+
+race-selftest: $(RACE)/fixture-plain $(RACE)/fixture-tsan $(RACE)/fixture-asan
+	@HELGRIND='$(HELGRIND)' DRD='$(DRD)' $(TSAN_ENV) $(ASAN_ENV) \
+	  sh tests/race/selftest.sh $(RACE)
 
 # ---------------------------------------------------------------------------
 # Spin model of the wait/signal protocol (src/pcq.pml)
@@ -213,3 +233,10 @@ test-bench:
 .PHONY: clean
 clean:
 	rm -rf $(B)
+
+# Test-binary variants (see "Unit tests" above); must come last.
+$(eval $(call variant,dbg,$$(CC),))
+$(eval $(call variant,spur,$$(CC),-DPCQ_INJECT_SPURIOUS))
+$(eval $(call variant,tsan,$$(CC),$$(SAN_TSAN)))
+$(eval $(call variant,asan,$$(CC),$$(SAN_ASAN)))
+$(eval $(call variant,clang,$$(CLANG),))
