@@ -233,6 +233,28 @@ START_TEST(push_pop_allocate_nothing)
 }
 END_TEST
 
+/* The README's memory figure: one allocation of capacity * elem_size plus
+ * a constant of at most PCQ_TEST_OVERHEAD bytes (the header with its lock
+ * and condition variables, rounded up to a cache line). */
+#define PCQ_TEST_OVERHEAD 512
+
+START_TEST(footprint_is_elements_plus_constant)
+{
+    const size_t cases[][2] = {{1, 1}, {3, 13}, {64, 8}, {1000, 8}, {4096, 256}, {7, 1000}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t cap = cases[i][0], esz = cases[i][1];
+        pcq_t *q;
+        long calls = atomic_load(&test_alloc_calls);
+        ck_assert_int_eq(pcq_create(&q, cap, esz), 0);
+        ck_assert_int_eq(atomic_load(&test_alloc_calls), calls + 1); /* one allocation */
+        size_t bytes = atomic_load(&test_alloc_last_size);
+        ck_assert_uint_ge(bytes, cap * esz);
+        ck_assert_uint_le(bytes - cap * esz, PCQ_TEST_OVERHEAD);
+        pcq_destroy(q);
+    }
+}
+END_TEST
+
 START_TEST(version_matches_header)
 {
     char want[32];
@@ -254,6 +276,7 @@ Suite *suite_create_args(void)
     tcase_add_test(tc, null_arguments_einval);
     tcase_add_test(tc, bad_timespec_einval);
     tcase_add_test(tc, push_pop_allocate_nothing);
+    tcase_add_test(tc, footprint_is_elements_plus_constant);
     tcase_add_test(tc, version_matches_header);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

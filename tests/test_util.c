@@ -98,6 +98,7 @@ void await_pop_waits(const pcq_t *q, uint64_t n)
 atomic_long test_alloc_calls;
 atomic_long test_alloc_live;
 atomic_int test_alloc_fail_next;
+atomic_size_t test_alloc_last_size;
 
 void *__real_aligned_alloc(size_t align, size_t size);
 void *__wrap_aligned_alloc(size_t align, size_t size);
@@ -105,6 +106,7 @@ void *__wrap_aligned_alloc(size_t align, size_t size);
 void *__wrap_aligned_alloc(size_t align, size_t size)
 {
     atomic_fetch_add(&test_alloc_calls, 1);
+    atomic_store(&test_alloc_last_size, size);
     if (atomic_exchange(&test_alloc_fail_next, 0) != 0)
         return NULL;
     return __real_aligned_alloc(align, size);

@@ -73,6 +73,7 @@ void await_pop_waits(const pcq_t *q, uint64_t n);
 extern atomic_long test_alloc_calls;
 extern atomic_long test_alloc_live;
 extern atomic_int test_alloc_fail_next;
+extern atomic_size_t test_alloc_last_size; /* bytes asked for by the last call */
 
 /* A one-shot gate: threads wait until it is opened. */
 typedef struct gate {
