@@ -1,0 +1,139 @@
+/*
+ * bench.h — the benchmark harness's one adapter interface and the run
+ * description its worker loops share.
+ *
+ * Each queue (pcq, the baselines, the peers) is a thin adapter: create and
+ * destroy, push and pop one element, optionally push/pop a batch, and an
+ * end-of-stream mechanism (close, or none: then the last producer sends one
+ * sentinel per consumer). The worker loops that call an adapter are stamped
+ * out per adapter from loops.h, so every call in a loop is a direct call to
+ * that adapter's operation: the loops cost what a user's loop would, with
+ * no indirect call, lock or atomic of the harness in them.
+ */
+#ifndef PCQ_BENCH_H
+#define PCQ_BENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What an adapter's operations return. */
+enum {
+    BQ_OK = 0,      /* moved */
+    BQ_END = 1,     /* pop: the queue was closed and is drained */
+    BQ_ABORTED = 2, /* a spinning adapter gave up: the run's time ran out */
+    BQ_FAILED = 3   /* the queue reported an error (the adapter printed it) */
+};
+
+/* Adapter flags. */
+enum {
+    BQ_F_SPINS = 1u << 0,      /* waits by spinning: a run may be stopped (did not finish) */
+    BQ_F_SPSC = 1u << 1,       /* one producer and one consumer only */
+    BQ_F_BATCH_ONLY = 1u << 2, /* exists to measure batch calls: batch > 1 only */
+    BQ_F_TEST_ONLY = 1u << 3,  /* never in a matrix: only by name (test-bench) */
+    BQ_F_UNBOUNDED = 1u << 4,  /* no capacity: producers never wait */
+    BQ_F_BOUNDED_BLOCKING = 1u << 5, /* a bar for issue 6's targets */
+    BQ_F_COUNTS_ALLOCS = 1u << 6     /* its code is linked statically: allocation counts are real */
+};
+
+struct bq_worker;
+
+/* A worker loop: the thread function of one producer, consumer, pinger or ponger. */
+typedef void *(*bq_loop_fn)(void *worker);
+
+struct bq_ops {
+    const char *name;
+    const char *notes; /* for the table: how it waits, how it ends, what it carries */
+    unsigned flags;
+    bool available;        /* false: its package was missing at build time */
+    const char *missing;   /* when not available: why, and what to install */
+    size_t max_inline;     /* largest element carried by value; larger ones travel as
+                              a pointer to a preallocated slot */
+    size_t max_elem;       /* largest element it can carry at all (0: no limit) */
+    bool has_close;        /* false: the last producer sends per-consumer sentinels */
+    bool has_batch;        /* push_many/pop_many exist */
+
+    /* Create a queue for `capacity` items of `item_size` bytes. Stores the
+     * capacity it really has in *eff_cap (0: unbounded). 0 or an errno. */
+    int (*create)(void **q, size_t capacity, size_t item_size, size_t *eff_cap);
+    void (*destroy)(void *q);
+    void (*close)(void *q); /* NULL unless has_close */
+
+    bq_loop_fn producer, consumer, ping, pong;
+};
+
+/* What one run moves; shared read-only by its workers. */
+struct bq_run {
+    const struct bq_ops *ops;
+    void *q;         /* the queue under test */
+    void *q_back;    /* ping-pong: the reply queue */
+    size_t elem_size;
+    size_t batch;    /* 1: single-element calls */
+    bool by_pointer; /* elements travel as pointers to slots in `arena` */
+    unsigned char *arena; /* by_pointer: one slot per element of the run */
+    unsigned consumers;
+    unsigned workers;           /* threads in the run */
+    atomic_uint producers_left; /* touched once per producer, at its end */
+    uint64_t round_trips, warm_trips; /* ping-pong */
+    uint64_t *rtt_ns;                 /* ping-pong: one per measured round trip */
+    pthread_barrier_t start;          /* every worker waits here, then all go */
+    pthread_mutex_t done_mu;
+    pthread_cond_t done_cv; /* signalled as workers finish (CLOCK_MONOTONIC) */
+    unsigned done;          /* done_mu: workers finished */
+};
+
+/* One worker thread's part and results. Written by that thread only
+ * until it has been joined. */
+struct bq_worker {
+    struct bq_run *run;
+    unsigned index;
+    uint64_t first_value; /* producers: values first_value .. first_value + n - 1 */
+    uint64_t n;           /* producers: how many to produce */
+    uint64_t slot0;       /* producers: first arena slot */
+    unsigned char *buf;   /* this worker's element (or batch) buffer, filled with filler */
+    /* results */
+    uint64_t count, sum, xr; /* elements produced or consumed, their sum and xor */
+    uint64_t t_start, t_end; /* CLOCK_MONOTONIC ns, right after the barrier / at the end */
+    uint64_t allocs;         /* allocator calls made inside the loop */
+    int status;              /* BQ_OK, BQ_ABORTED or BQ_FAILED */
+    char pad[64];
+};
+
+/* The value no producer ever makes: a word-carrying queue's sentinel. */
+#define BQ_SENTINEL UINT64_MAX
+
+/* Set when a run's time is up; spinning adapters poll it when they fail
+ * to move an element (never on the path that moves one). */
+extern atomic_bool bq_abort;
+
+static inline bool bq_aborted(void)
+{
+    return atomic_load_explicit(&bq_abort, memory_order_relaxed);
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t bq_now_ns(void);
+
+/* Report a queue call that failed (cold path); returns BQ_FAILED. */
+int bq_fail(const char *queue, const char *call, int rc);
+
+/* A worker's first and last steps (outside its loop): begin waits at the
+ * run's barrier, notes the start time and allocator count, and returns the
+ * worker's buffer; end notes the end time and allocations and reports the
+ * worker finished. */
+unsigned char *bq_worker_begin(struct bq_worker *w);
+void bq_worker_end(struct bq_worker *w);
+
+/* Allocator calls made by this thread through the wrapped allocator
+ * (alloc_count.c; only code linked into the benchmark binary is seen). */
+uint64_t bq_thread_allocs(void);
+/* Bytes asked of aligned_alloc by this thread's last call to it. */
+size_t bq_thread_last_aligned_bytes(void);
+
+/* The adapters (bench/adapters/). */
+extern const struct bq_ops bq_pcq, bq_textbook, bq_textbook_batch, bq_lossy, bq_pipe,
+    bq_apr, bq_glib, bq_ck_spsc, bq_ck_mpmc;
+
+#endif
