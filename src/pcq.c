@@ -36,7 +36,7 @@
  *   count <= cap, head < cap, tail < cap, tail == (head + count) % cap.
  * A batch crosses the end of the ring in at most two memcpy calls.
  *
- * Every call goes through one engine, xfer(), parameterised by direction
+ * Every call goes through one engine, xfer_locked(), parameterised by direction
  * (push/pop), by how much it must move (all of n, or at least one), and by
  * how it may wait (never, until a deadline, or indefinitely).
  *
@@ -88,11 +88,9 @@ bool pcq__valid(const pcq_t *q)
     size_t t = q->head + q->count; /* < 2 * cap, no overflow: cap fits memory */
     if (t >= q->cap)
         t -= q->cap;
-    const struct pcq_side *s = q->side;
     return t == q->tail && q->high_water >= q->count && q->high_water <= q->cap &&
-           s[PCQ_PUSH].pending <= s[PCQ_PUSH].waiters &&
-           s[PCQ_POP].pending <= s[PCQ_POP].waiters &&
-           s[PCQ_PUSH].moved - s[PCQ_POP].moved == q->count;
+           q->pending[PCQ_PUSH] <= 1 && q->pending[PCQ_POP] <= 1 &&
+           q->moved[PCQ_PUSH] - q->moved[PCQ_POP] == q->count;
 }
 
 /* How a call may wait: never (try), until a deadline, or without bound. */
@@ -142,9 +140,9 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
     if (pthread_mutex_init(&q->mu, &ma) != 0)
         goto fail_cattr;
-    if (pthread_cond_init(&q->side[PCQ_PUSH].cv, &ca) != 0)
+    if (pthread_cond_init(&q->cv[PCQ_PUSH], &ca) != 0)
         goto fail_mutex;
-    if (pthread_cond_init(&q->side[PCQ_POP].cv, &ca) != 0)
+    if (pthread_cond_init(&q->cv[PCQ_POP], &ca) != 0)
         goto fail_push_cv;
     pthread_condattr_destroy(&ca);
     pthread_mutexattr_destroy(&ma);
@@ -153,7 +151,7 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     return 0;
 
 fail_push_cv:
-    pthread_cond_destroy(&q->side[PCQ_PUSH].cv);
+    pthread_cond_destroy(&q->cv[PCQ_PUSH]);
 fail_mutex:
     pthread_mutex_destroy(&q->mu);
 fail_cattr:
@@ -170,8 +168,8 @@ void pcq_destroy(pcq_t *q)
     if (q == NULL)
         return;
     /* EBUSY here means the caller destroyed a queue still in use. */
-    PCQ_CHECK(pthread_cond_destroy(&q->side[PCQ_POP].cv));
-    PCQ_CHECK(pthread_cond_destroy(&q->side[PCQ_PUSH].cv));
+    PCQ_CHECK(pthread_cond_destroy(&q->cv[PCQ_POP]));
+    PCQ_CHECK(pthread_cond_destroy(&q->cv[PCQ_PUSH]));
     PCQ_CHECK(pthread_mutex_destroy(&q->mu));
     free(q);
 }
@@ -224,14 +222,14 @@ static void ring_get(pcq_t *q, unsigned char *dst, size_t k)
 
 /*
  * Wake one sleeper of side `dir` unless a wake-up is already on its way
- * there: that thread will pass the baton on (xfer) if there is more to do.
+ * there: that thread will pass the baton on (after_move) if there is more
+ * for its side to do.
  */
-static void wake_one(pcq_t *q, enum pcq_dir dir)
+static inline void wake_one(pcq_t *q, enum pcq_dir dir)
 {
-    struct pcq_side *s = &q->side[dir];
-    if (s->pending == 0 && s->waiters > 0) {
-        s->pending = 1;
-        PCQ_CHECK(pthread_cond_signal(&s->cv));
+    if (q->pending[dir] == 0 && q->waiters[dir] > 0) {
+        q->pending[dir] = 1;
+        PCQ_CHECK(pthread_cond_signal(&q->cv[dir]));
     }
 }
 
@@ -240,10 +238,20 @@ static void wake_one(pcq_t *q, enum pcq_dir dir)
  * any return as that one errs towards more signals, never fewer. */
 static void back_from_wait(pcq_t *q, enum pcq_dir dir)
 {
-    struct pcq_side *s = &q->side[dir];
-    s->waiters--;
-    if (s->pending > 0)
-        s->pending--;
+    q->waiters[dir]--;
+    q->pending[dir] = 0;
+}
+
+/*
+ * After a thread of side `dir` moved elements: the other side may now
+ * proceed; and when the call is complete, if its own side can still
+ * proceed, it passes the baton to a sleeper of its own side.
+ */
+static inline void after_move(pcq_t *q, enum pcq_dir dir, bool complete)
+{
+    wake_one(q, (enum pcq_dir)!dir);
+    if (complete && can_go(q, dir))
+        wake_one(q, dir);
 }
 
 struct wait_ctx {
@@ -289,7 +297,6 @@ static bool spurious_now(void)
  */
 static int sleep_once(pcq_t *q, enum pcq_dir dir, const struct timespec *deadline)
 {
-    struct pcq_side *s = &q->side[dir];
     struct wait_ctx ctx = {q, dir, 0};
 
 #ifdef PCQ_INJECT_SPURIOUS
@@ -299,12 +306,12 @@ static int sleep_once(pcq_t *q, enum pcq_dir dir, const struct timespec *deadlin
         return 0;
     }
 #endif
-    s->waiters++;
+    q->waiters[dir]++;
     pthread_cleanup_push(wait_cancelled, &ctx);
     if (deadline == NULL)
-        ctx.rc = pthread_cond_wait(&s->cv, &q->mu);
+        ctx.rc = pthread_cond_wait(&q->cv[dir], &q->mu);
     else
-        ctx.rc = pthread_cond_timedwait(&s->cv, &q->mu, deadline);
+        ctx.rc = pthread_cond_timedwait(&q->cv[dir], &q->mu, deadline);
     pthread_cleanup_pop(0);
     back_from_wait(q, dir);
     if (ctx.rc != 0 && !(ctx.rc == ETIMEDOUT && deadline != NULL))
@@ -321,23 +328,31 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Spin budget per side, in lock polls, and the pause between two polls. */
-enum { SPIN_MIN = 4, SPIN_MAX = 128, SPIN_PAUSES = 32 };
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    PCQ_CHECK(clock_gettime(CLOCK_MONOTONIC, &t) == 0 ? 0 : EINVAL);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Spin budget per side, in nanoseconds, and pauses between two polls. */
+enum { SPIN_MIN_NS = 1000, SPIN_MAX_NS = 50000, SPIN_PAUSES = 4 };
 
 /*
  * Before sleeping, let go of the lock and poll it for a while: the other
  * side is often running and about to make room or an element. Returns with
  * the lock held, having updated the side's budget (doubled when the wait
  * ended within it, shrunk by a quarter when not: a spin that does not pay
- * fades out, one that pays comes back fast).
+ * fades to the minimum, one that pays comes back fast). Time, not a count
+ * of polls, bounds it: a pause lasts 10 to 140 cycles depending on the CPU.
  */
 static void spin(pcq_t *q, enum pcq_dir dir)
 {
-    struct pcq_side *s = &q->side[dir];
-    unsigned budget = s->spin < SPIN_MIN ? SPIN_MIN : s->spin;
+    unsigned budget = q->spin_ns[dir] < SPIN_MIN_NS ? SPIN_MIN_NS : q->spin_ns[dir];
     bool ok = false;
     unlock(q);
-    for (unsigned i = 0; i < budget && !ok; i++) {
+    const uint64_t end = mono_ns() + budget;
+    do {
         for (int p = 0; p < SPIN_PAUSES; p++)
             cpu_relax();
         if (pthread_mutex_trylock(&q->mu) == 0) {
@@ -345,10 +360,11 @@ static void spin(pcq_t *q, enum pcq_dir dir)
             if (!ok)
                 unlock(q);
         }
-    }
+    } while (!ok && mono_ns() < end);
     if (!ok)
         lock(q);
-    s->spin = ok ? (budget * 2 > SPIN_MAX ? SPIN_MAX : budget * 2) : budget - budget / 4;
+    q->spin_ns[dir] = ok ? (budget * 2 > SPIN_MAX_NS ? SPIN_MAX_NS : budget * 2)
+                         : budget - budget / 4;
 }
 
 static bool deadline_passed(const struct timespec *deadline)
@@ -364,20 +380,17 @@ static bool deadline_passed(const struct timespec *deadline)
 /* ------------------------------------------------------------------ */
 
 /*
- * Move up to n elements in direction `dir` between buf and the ring.
- * Push moves all n (blocking modes) or what fits (TRY); pop moves at least
- * one and at most n. *moved receives the count moved. Arguments are valid.
+ * With q->mu held: move up to n elements in direction `dir` between buf
+ * and the ring, having already moved `done`. Push moves all n (blocking
+ * modes) or what fits (TRY); pop moves at least one and at most n.
+ * *moved receives the total moved. Arguments are valid. Unlocks.
  */
-static int xfer(pcq_t *q, enum pcq_dir dir, unsigned char *buf, size_t n, size_t *moved,
-                enum mode mode, const struct timespec *deadline)
+static int xfer_locked(pcq_t *q, enum pcq_dir dir, unsigned char *buf, size_t n, size_t done,
+                       size_t *moved, enum mode mode, const struct timespec *deadline)
 {
-    const enum pcq_dir other = dir == PCQ_PUSH ? PCQ_POP : PCQ_PUSH;
-    struct pcq_side *me = &q->side[dir];
-    size_t done = 0;
     bool spun = false, slept = false;
     int rc = 0;
 
-    lock(q);
     for (;;) {
         /* Precedence: a push on a closed queue fails even with room. */
         if (dir == PCQ_PUSH && q->closed) {
@@ -391,13 +404,11 @@ static int xfer(pcq_t *q, enum pcq_dir dir, unsigned char *buf, size_t n, size_t
                 ring_put(q, buf + done * q->esz, k);
             else
                 ring_get(q, buf + done * q->esz, k);
-            me->moved += k;
+            q->moved[dir] += k;
             done += k;
-            wake_one(q, other);
-            if (dir == PCQ_POP || done == n) {
-                /* Pass the baton: more of our side may proceed too. */
-                if (can_go(q, dir))
-                    wake_one(q, dir);
+            bool complete = dir == PCQ_POP || done == n;
+            after_move(q, dir, complete);
+            if (complete) {
                 rc = 0;
                 break;
             }
@@ -422,7 +433,7 @@ static int xfer(pcq_t *q, enum pcq_dir dir, unsigned char *buf, size_t n, size_t
         }
         if (!slept) {
             slept = true;
-            me->waits++;
+            q->waits[dir]++;
         }
         rc = sleep_once(q, dir, mode == TIMED ? deadline : NULL);
     }
@@ -470,8 +481,23 @@ static int one(pcq_t *q, enum pcq_dir dir, const void *elem, enum mode mode,
 {
     if (q == NULL || elem == NULL)
         return EINVAL;
+    unsigned char *buf = (unsigned char *)(uintptr_t)elem; /* only read on push */
+    lock(q);
+    /* Fast path: the ring has room (push) or an element (pop) right now.
+     * (Precedence as in xfer_locked: a closed queue takes no push.) */
+    if (dir == PCQ_PUSH ? !q->closed && q->count < q->cap : q->count > 0) {
+        if (dir == PCQ_PUSH)
+            ring_put(q, buf, 1);
+        else
+            ring_get(q, buf, 1);
+        q->moved[dir]++;
+        after_move(q, dir, true);
+        assert(pcq__valid(q));
+        unlock(q);
+        return 0;
+    }
     size_t moved;
-    return xfer(q, dir, (unsigned char *)elem, 1, &moved, mode, deadline);
+    return xfer_locked(q, dir, buf, 1, 0, &moved, mode, deadline);
 }
 
 /* `buf` is only read on the push side; the cast is confined to here. */
@@ -484,7 +510,8 @@ static int many(pcq_t *q, enum pcq_dir dir, const void *buf, size_t n, size_t *m
         return EINVAL;
     if (n == 0)
         return 0;
-    return xfer(q, dir, (unsigned char *)buf, n, moved, mode, NULL);
+    lock(q);
+    return xfer_locked(q, dir, (unsigned char *)(uintptr_t)buf, n, 0, moved, mode, NULL);
 }
 
 int pcq_push(pcq_t *q, const void *elem) { return one(q, PCQ_PUSH, elem, BLOCK, NULL); }
@@ -550,10 +577,9 @@ void pcq_close(pcq_t *q)
     q->closed = true;
     /* Every waiter must see the close: broadcast, never signal. */
     for (int d = PCQ_PUSH; d <= PCQ_POP; d++) {
-        struct pcq_side *s = &q->side[d];
-        if (s->waiters > 0) {
-            s->pending = s->waiters;
-            PCQ_CHECK(pthread_cond_broadcast(&s->cv));
+        if (q->waiters[d] > 0) {
+            q->pending[d] = 1;
+            PCQ_CHECK(pthread_cond_broadcast(&q->cv[d]));
         }
     }
     unlock(q);
@@ -599,10 +625,10 @@ void pcq_stats(const pcq_t *q, pcq_stats_t *out)
         return;
     pcq_t *m = unconst(q);
     lock(m);
-    out->pushed = m->side[PCQ_PUSH].moved;
-    out->popped = m->side[PCQ_POP].moved;
-    out->push_waits = m->side[PCQ_PUSH].waits;
-    out->pop_waits = m->side[PCQ_POP].waits;
+    out->pushed = m->moved[PCQ_PUSH];
+    out->popped = m->moved[PCQ_POP];
+    out->push_waits = m->waits[PCQ_PUSH];
+    out->pop_waits = m->waits[PCQ_POP];
     out->high_water = m->high_water;
     unlock(m);
 }
