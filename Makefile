@@ -218,14 +218,43 @@ model:
 # ---------------------------------------------------------------------------
 # Tools and the demo (tools/)
 # ---------------------------------------------------------------------------
+#   make tools       build/pcq-fib, with --big when GMP's header is found
+#                    (NO_GMP=1: build without it, as on a bare toolchain)
+#   make demo        F(0)..F(93) from one generator thread through two
+#                    consumer threads, in order, then a summary line
+#   make test-tools  tests/tools.sh natively (with the --big memcheck run),
+#                    then under Helgrind and under DRD
+# The pipeline, src/fib.c, is not part of libpcq (GMP is optional): it is
+# compiled into the tool and into the test binaries.
+NO_GMP ?=
+HAVE_GMP := $(if $(NO_GMP),,$(shell printf '#include <gmp.h>\n' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && echo 1))
+GMP_CPPFLAGS := $(if $(HAVE_GMP),-DPCQ_HAVE_GMP)
+GMP_LIBS     := $(if $(HAVE_GMP),-lgmp)
+
+TEST_EXTRA_SRCS += src/fib.c
+# tests/check_driver.c defines __wrap_pthread_create to make it fail.
+fib_comma := ,
+TEST_EXTRA_LIBS += $(GMP_LIBS) $(if $(wildcard tests/check_driver.c),-Wl$(fib_comma)--wrap=pthread_create)
+# Only these objects see GMP (the tool's and every test variant's).
+$(B)/%/src/fib.o $(B)/%/tests/check_driver.o: override CPPFLAGS += $(GMP_CPPFLAGS)
+
 .PHONY: tools demo
-tools: lib
+tools: lib $(B)/pcq-fib
 
-demo: tools
-	@echo "demo: not written yet"; false
+$(B)/tool-obj/%.o: %.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(BASE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(PTHREAD) -c $< -o $@
 
-test-tools:
-	@echo "test-tools: not written yet"; false
+$(B)/pcq-fib: $(B)/tool-obj/tools/pcq-fib.o $(B)/tool-obj/src/fib.o $(B)/libpcq.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $(PTHREAD) $^ -o $@ $(GMP_LIBS)
+
+demo: $(B)/pcq-fib
+	$(B)/pcq-fib --count 94 --producers 1 --consumers 2 --ordered
+
+test-tools: $(B)/pcq-fib
+	sh tests/tools.sh $(B)/pcq-fib
+	RUN="$(HELGRIND)" sh tests/tools.sh $(B)/pcq-fib
+	RUN="$(DRD)" sh tests/tools.sh $(B)/pcq-fib
 
 # ---------------------------------------------------------------------------
 # Benchmarks (bench/)

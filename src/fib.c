@@ -1,0 +1,732 @@
+/*
+ * fib.c — the threaded Fibonacci pipeline (see fib.h), on pcq_run().
+ *
+ * Design
+ * ------
+ * Generators. With P generator threads, generator g owns the indices
+ * g, g+P, g+2P, ... It starts from the pair (F(g), F(g+1)), computed
+ * directly by fast doubling, and steps P indices at a time with
+ *   F(i+P)   = F(i) F(P-1) + F(i+1) F(P)
+ *   F(i+P+1) = F(i) F(P)   + F(i+1) F(P+1)
+ * (with P == 1 this is the plain a, b = b, a+b). No generator needs
+ * another's terms. In 64-bit mode everything is computed mod 2^64; the
+ * identities hold in that ring, so every term up to F(93) comes out exact
+ * even where a helper value (F(94), F(P+1)) wraps. Asking for F(94) or
+ * more is refused before anything runs. In big mode each term is copied
+ * into a fresh heap mpz_t whose pointer goes through the queue: the
+ * consumer side frees it after delivery, dispose frees leftovers after an
+ * error, and fib_run frees terms still waiting to be reordered.
+ *
+ * Delivery. Consumers pop terms and hand them to on_term under p->mu, so
+ * on_term calls never overlap. Unordered: in the order popped. Ordered: a
+ * term goes into slot index % W of the reorder buffer, then every term
+ * from `next_out` on that is present is delivered and next_out advances.
+ *
+ * The bounded window. A generator may make F(i) only while
+ *   i < next_out + W,
+ * and waits on p->room otherwise. So every term made but not yet delivered
+ * has its index in [next_out, next_out + W): at most W terms exist at any
+ * time (the queue, the batches, the reorder buffer together), and two of
+ * them never share a reorder slot, so a consumer never waits for a slot.
+ * No deadlock: the generator owning index next_out has made every index
+ * of its own below it (they are below next_out, hence delivered), so its
+ * next index is next_out itself, which the rule allows; the term then
+ * needs only a queue that consumers drain without ever blocking. One trap
+ * remains: a generator holding made-but-unpushed terms in its batch must
+ * not wait for the window (the term due out may be among them), so it
+ * returns its partial batch instead, and waits only with an empty batch.
+ *
+ * Shutdown. On an error the driver closes the queue and calls on_stop,
+ * which sets `aborted` and wakes the generators waiting for the window.
+ */
+#include "fib.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef PCQ_HAVE_GMP
+#include <gmp.h>
+#endif
+
+#define FIB_MAX_THREADS 1024
+
+/* A pthread call that cannot fail here unless the program is broken. */
+#define FIB_CHECK(call)                                                    \
+    do {                                                                   \
+        int fib_rc_ = (call);                                              \
+        if (fib_rc_ != 0) {                                                \
+            fprintf(stderr, "fib: %s failed: %s (%s:%d)\n", #call,          \
+                    strerror(fib_rc_), __FILE__, __LINE__);                \
+            abort();                                                       \
+        }                                                                  \
+    } while (0)
+
+bool fib_have_big(void)
+{
+#ifdef PCQ_HAVE_GMP
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Numbers                                                            */
+/* ------------------------------------------------------------------ */
+
+/* (F(n), F(n+1)) mod 2^64 by fast doubling:
+ *   F(2k) = F(k) (2 F(k+1) - F(k)),  F(2k+1) = F(k)^2 + F(k+1)^2. */
+static void pair_u64(uint64_t n, uint64_t *fn, uint64_t *fn1)
+{
+    uint64_t a = 0, b = 1; /* F(k), F(k+1) for k = the bits of n seen so far */
+    for (int bit = 63; bit >= 0; bit--) {
+        uint64_t c = a * (2 * b - a);
+        uint64_t d = a * a + b * b;
+        if ((n >> bit) & 1) {
+            a = d;
+            b = c + d;
+        } else {
+            a = c;
+            b = d;
+        }
+    }
+    *fn = a;
+    *fn1 = b;
+}
+
+int fib_u64(uint64_t n, uint64_t *out)
+{
+    if (n > FIB_MAX_U64_INDEX)
+        return EOVERFLOW;
+    uint64_t fn1;
+    pair_u64(n, out, &fn1);
+    return 0;
+}
+
+#ifdef PCQ_HAVE_GMP
+/* (F(n), F(n+1)) by fast doubling; a, b initialised by the caller. */
+static void pair_big(uint64_t n, mpz_t a, mpz_t b)
+{
+    mpz_t c, d;
+    mpz_inits(c, d, NULL);
+    mpz_set_ui(a, 0);
+    mpz_set_ui(b, 1);
+    int bit = 63;
+    while (bit > 0 && ((n >> bit) & 1) == 0)
+        bit--;
+    for (; bit >= 0; bit--) {
+        mpz_mul_2exp(c, b, 1); /* c = F(k) (2 F(k+1) - F(k)) */
+        mpz_sub(c, c, a);
+        mpz_mul(c, c, a);
+        mpz_mul(d, a, a); /* d = F(k)^2 + F(k+1)^2 */
+        mpz_addmul(d, b, b);
+        if ((n >> bit) & 1) {
+            mpz_swap(a, d);
+            mpz_add(b, c, a);
+        } else {
+            mpz_swap(a, c);
+            mpz_swap(b, d);
+        }
+    }
+    mpz_clears(c, d, NULL);
+}
+
+/* z in decimal, in a string from malloc (not GMP's allocator). */
+static char *mpz_string(const mpz_t z)
+{
+    char *s = malloc(mpz_sizeinbase(z, 10) + 2);
+    if (s != NULL)
+        mpz_get_str(s, 10, z);
+    return s;
+}
+
+static void big_free(void *z)
+{
+    if (z != NULL) {
+        mpz_clear(z);
+        free(z);
+    }
+}
+#endif
+
+int fib_big_string(uint64_t n, char **out)
+{
+#ifdef PCQ_HAVE_GMP
+    mpz_t a, b;
+    mpz_inits(a, b, NULL);
+    pair_big(n, a, b);
+    *out = mpz_string(a);
+    mpz_clears(a, b, NULL);
+    return *out != NULL ? 0 : ENOMEM;
+#else
+    (void)n;
+    (void)out;
+    return ENOTSUP;
+#endif
+}
+
+static bool all_digits(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+int fib_count_below(const char *bound, bool big, uint64_t *count)
+{
+    if (!all_digits(bound) || count == NULL)
+        return EINVAL;
+    if (big) {
+#ifdef PCQ_HAVE_GMP
+        mpz_t lim, a, b;
+        mpz_inits(lim, a, b, NULL);
+        mpz_set_str(lim, bound, 10);
+        mpz_set_ui(b, 1);
+        uint64_t i = 0;
+        for (; mpz_cmp(a, lim) < 0; i++) { /* a, b = b, a + b */
+            mpz_add(a, a, b);
+            mpz_swap(a, b);
+        }
+        mpz_clears(lim, a, b, NULL);
+        *count = i;
+        return 0;
+#else
+        return ENOTSUP;
+#endif
+    }
+    uint64_t lim = 0;
+    for (const char *s = bound; *s != '\0'; s++) {
+        unsigned digit = (unsigned)(*s - '0');
+        if (lim > (UINT64_MAX - digit) / 10)
+            return EOVERFLOW;
+        lim = lim * 10 + digit;
+    }
+    /* F(94) > UINT64_MAX >= lim: the loop stops by i = 94 without a wrap. */
+    uint64_t i = 0, f;
+    while (i <= FIB_MAX_U64_INDEX && fib_u64(i, &f) == 0 && f < lim)
+        i++;
+    *count = i;
+    return 0;
+}
+
+char *fib_value_string(const fib_term_t *t, bool big)
+{
+#ifdef PCQ_HAVE_GMP
+    if (big)
+        return mpz_string(t->v.big);
+#else
+    (void)big;
+#endif
+    char *s = malloc(24);
+    if (s != NULL)
+        snprintf(s, 24, "%" PRIu64, t->v.u64);
+    return s;
+}
+
+int fib_term_print(FILE *f, const fib_term_t *t, bool big)
+{
+    errno = 0;
+    bool bad;
+#ifdef PCQ_HAVE_GMP
+    if (big)
+        bad = fprintf(f, "F(%" PRIu64 ") = ", t->index) < 0 ||
+              mpz_out_str(f, 10, t->v.big) == 0 || putc('\n', f) == EOF;
+    else
+#else
+    (void)big;
+#endif
+        bad = fprintf(f, "F(%" PRIu64 ") = %" PRIu64 "\n", t->index, t->v.u64) < 0;
+    return bad ? (errno != 0 ? errno : EIO) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The pipeline                                                       */
+/* ------------------------------------------------------------------ */
+
+/* One generator's state: touched only by its producer thread, and by
+ * fib_run before the threads start and after they are joined. */
+struct gen {
+    uint64_t next;      /* next index to make */
+    uint64_t a, b;      /* 64-bit: F(next), F(next+1) mod 2^64 */
+#ifdef PCQ_HAVE_GMP
+    mpz_t za, zb, t, u; /* big: F(next), F(next+1), scratch */
+#endif
+};
+
+struct pipe {
+    /* Immutable while the threads run. */
+    fib_config_t cfg; /* defaults applied */
+    size_t window;    /* ordered: W */
+    uint64_t t0;      /* start, ns on CLOCK_MONOTONIC */
+    uint64_t c0, c1, c2; /* F(P-1), F(P), F(P+1) mod 2^64 */
+#ifdef PCQ_HAVE_GMP
+    mpz_t z0, z1, z2; /* the same, exact */
+    mpz_t sum_big;    /* mu: the exact sum */
+#endif
+    struct gen *gens; /* one per generator, see struct gen */
+
+    pthread_mutex_t mu;
+    pthread_cond_t room;   /* generators wait here for the window */
+    unsigned room_waiters; /* mu: generators inside the wait */
+    bool aborted;          /* mu: the run is stopping on an error: no more
+                              terms are made or delivered */
+    uint64_t next_out;     /* mu: ordered: the next index to deliver */
+    fib_term_t *slots;     /* mu: ordered: the reorder buffer, W slots */
+    bool *present;         /* mu: which slots hold a term */
+    size_t held, held_peak; /* mu: terms in the reorder buffer */
+    size_t ahead_peak;     /* mu: largest index - next_out + 1 made */
+    uint64_t terms;        /* mu: delivered */
+    uint64_t sum;          /* mu: sum mod 2^64 */
+    bool numbers_ready;    /* fib_run: the mpz_t fields are initialised */
+};
+
+static void mu_lock(struct pipe *p) { FIB_CHECK(pthread_mutex_lock(&p->mu)); }
+static void mu_unlock(struct pipe *p) { FIB_CHECK(pthread_mutex_unlock(&p->mu)); }
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Simulated work: sleeping here is the point, not synchronisation. */
+static void delay_ms(unsigned ms)
+{
+    if (ms == 0)
+        return;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* One trace line, prefixed with the time since the start. Caller holds mu. */
+static void trace(struct pipe *p, const char *fmt, ...)
+{
+    char head[32];
+    double ms = (double)(mono_ns() - p->t0) / 1e6;
+    int hn = snprintf(head, sizeof head, "[%10.3f ms] ", ms);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || hn < 0)
+        return;
+    char *line = malloc((size_t)hn + (size_t)n + 1);
+    if (line == NULL)
+        return; /* a trace line is not worth failing the run */
+    memcpy(line, head, (size_t)hn);
+    va_start(ap, fmt);
+    vsnprintf(line + hn, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    p->cfg.on_trace(p->cfg.arg, line);
+    free(line);
+}
+
+static bool tracing(const struct pipe *p) { return p->cfg.on_trace != NULL; }
+
+/* Free a term's heap number, if it has one. */
+static void term_free(const struct pipe *p, fib_term_t *t)
+{
+#ifdef PCQ_HAVE_GMP
+    if (p->cfg.big) {
+        big_free(t->v.big);
+        t->v.big = NULL;
+    }
+#else
+    (void)p;
+    (void)t;
+#endif
+}
+
+/* Make generator g's next term into *t and step g forward. */
+static int make_term(struct pipe *p, struct gen *g, fib_term_t *t)
+{
+    t->index = g->next;
+    const unsigned P = p->cfg.producers;
+#ifdef PCQ_HAVE_GMP
+    if (p->cfg.big) {
+        mpz_ptr z = malloc(sizeof(mpz_t));
+        if (z == NULL)
+            return ENOMEM;
+        mpz_init_set(z, g->za);
+        t->v.big = z;
+        if (P == 1) {
+            mpz_add(g->t, g->za, g->zb);
+            mpz_swap(g->za, g->zb);
+            mpz_swap(g->zb, g->t);
+        } else {
+            mpz_mul(g->t, g->za, p->z0);
+            mpz_addmul(g->t, g->zb, p->z1);
+            mpz_mul(g->u, g->za, p->z1);
+            mpz_addmul(g->u, g->zb, p->z2);
+            mpz_swap(g->za, g->t);
+            mpz_swap(g->zb, g->u);
+        }
+        g->next += P;
+        return 0;
+    }
+#endif
+    t->v.u64 = g->a;
+    uint64_t a = g->a, b = g->b;
+    if (P == 1) {
+        g->a = b;
+        g->b = a + b; /* mod 2^64: wraps only past F(93), see the top */
+    } else {
+        g->a = a * p->c0 + b * p->c1;
+        g->b = a * p->c1 + b * p->c2;
+    }
+    g->next += P;
+    return 0;
+}
+
+/*
+ * Ordered mode: wait until generator g may make its next term. Returns
+ * false when the caller must return its batch now: the run is aborting, or
+ * the window is shut and the batch already holds terms (see the top).
+ */
+static bool window_open(struct pipe *p, struct gen *g, unsigned index, size_t have)
+{
+    bool go = true;
+    mu_lock(p);
+    while (!p->aborted && g->next >= p->next_out + p->window) {
+        if (have > 0) {
+            go = false;
+            break;
+        }
+        if (tracing(p))
+            trace(p, "P%u: waiting for the reorder window (F(%" PRIu64 "), next out F(%" PRIu64
+                     "))",
+                  index, g->next, p->next_out);
+        p->room_waiters++;
+        FIB_CHECK(pthread_cond_wait(&p->room, &p->mu));
+        p->room_waiters--;
+    }
+    if (p->aborted)
+        go = false;
+    if (go && g->next - p->next_out + 1 > p->ahead_peak)
+        p->ahead_peak = (size_t)(g->next - p->next_out + 1);
+    mu_unlock(p);
+    return go;
+}
+
+static int produce(void *arg, unsigned index, void *elems, size_t max, size_t *count)
+{
+    struct pipe *p = arg;
+    struct gen *g = &p->gens[index];
+    fib_term_t *out = elems;
+
+    size_t n = 0;
+    while (n < max && g->next < p->cfg.count) {
+        if (p->cfg.ordered && !window_open(p, g, index, n))
+            break;
+        delay_ms(p->cfg.produce_delay_ms);
+        int rc = make_term(p, g, &out[n]);
+        if (rc != 0) { /* the terms made stay ours: free them */
+            while (n > 0)
+                term_free(p, &out[--n]);
+            return rc;
+        }
+        n++;
+    }
+    if (tracing(p)) { /* the driver pushes the batch when we return */
+        mu_lock(p);
+        for (size_t k = 0; k < n; k++)
+            trace(p, "P%u: pushing F(%" PRIu64 ")", index, out[k].index);
+        if (n == 0)
+            trace(p, "P%u: done", index);
+        mu_unlock(p);
+    }
+    *count = n;
+    return 0;
+}
+
+/* Hand one term to on_term and add it up. Caller holds mu and has checked
+ * that the run is not aborting: after a failure on_term is not called again
+ * (and the other consumers return 0, so the failure stays the first error). */
+static int deliver(struct pipe *p, unsigned consumer, const fib_term_t *t)
+{
+    int rc = p->cfg.on_term(p->cfg.arg, consumer, t);
+    if (rc != 0) {
+        p->aborted = true; /* on_stop wakes the generators */
+        return rc;
+    }
+    p->terms++;
+#ifdef PCQ_HAVE_GMP
+    if (p->cfg.big) {
+        mpz_add(p->sum_big, p->sum_big, t->v.big);
+        return 0;
+    }
+#endif
+    p->sum += t->v.u64;
+    return 0;
+}
+
+/* Ordered mode: file t, then deliver every term due. Caller holds mu. */
+static int reorder(struct pipe *p, unsigned consumer, const fib_term_t *t)
+{
+    size_t slot = (size_t)(t->index % p->window);
+    assert(!p->present[slot]); /* free: see "the bounded window" at the top */
+    p->slots[slot] = *t;
+    p->present[slot] = true;
+    if (++p->held > p->held_peak)
+        p->held_peak = p->held;
+    int rc = 0;
+    size_t due = (size_t)(p->next_out % p->window);
+    uint64_t before = p->next_out;
+    while (!p->aborted && p->present[due]) {
+        rc = deliver(p, consumer, &p->slots[due]);
+        if (rc != 0)
+            break; /* the term stays in its slot; fib_run frees it */
+        term_free(p, &p->slots[due]);
+        p->present[due] = false;
+        p->held--;
+        p->next_out++;
+        due = due + 1 == p->window ? 0 : due + 1;
+    }
+    if (p->next_out != before && p->room_waiters > 0)
+        FIB_CHECK(pthread_cond_broadcast(&p->room));
+    return rc;
+}
+
+static int consume(void *arg, unsigned index, void *elems, size_t count)
+{
+    struct pipe *p = arg;
+    fib_term_t *in = elems;
+    for (size_t k = 0; k < count; k++) {
+        delay_ms(p->cfg.consume_delay_ms);
+        char *v = tracing(p) ? fib_value_string(&in[k], p->cfg.big) : NULL;
+        mu_lock(p);
+        if (tracing(p))
+            trace(p, "C%u: got F(%" PRIu64 ") = %s", index, in[k].index, v ? v : "?");
+        int rc;
+        if (p->cfg.ordered) {
+            rc = reorder(p, index, &in[k]);
+        } else {
+            rc = p->aborted ? 0 : deliver(p, index, &in[k]);
+            term_free(p, &in[k]);
+        }
+        mu_unlock(p);
+        free(v);
+        if (rc != 0) { /* the rest of the batch is ours: free it */
+            while (++k < count)
+                term_free(p, &in[k]);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void dispose(void *arg, void *elems, size_t count)
+{
+    struct pipe *p = arg;
+    fib_term_t *t = elems;
+    for (size_t k = 0; k < count; k++)
+        term_free(p, &t[k]);
+}
+
+static void on_wait(void *arg, pcq_role_t role, unsigned index)
+{
+    struct pipe *p = arg;
+    mu_lock(p);
+    if (role == PCQ_PRODUCER)
+        trace(p, "P%u: waiting for room", index);
+    else
+        trace(p, "C%u: waiting for a term", index);
+    mu_unlock(p);
+}
+
+static void on_stop(void *arg, int error)
+{
+    struct pipe *p = arg;
+    (void)error;
+    mu_lock(p);
+    p->aborted = true;
+    if (p->room_waiters > 0)
+        FIB_CHECK(pthread_cond_broadcast(&p->room));
+    mu_unlock(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* fib_run                                                            */
+/* ------------------------------------------------------------------ */
+
+static int check_config(const fib_config_t *in, fib_config_t *c, size_t *window)
+{
+    if (in == NULL || in->on_term == NULL)
+        return EINVAL;
+    *c = *in;
+    if (c->producers == 0)
+        c->producers = 1;
+    if (c->consumers == 0)
+        c->consumers = 1;
+    if (c->capacity == 0)
+        c->capacity = 16;
+    if (c->batch == 0)
+        c->batch = 1;
+    if (c->producers > FIB_MAX_THREADS || c->consumers > FIB_MAX_THREADS)
+        return EINVAL;
+    if (c->big && !fib_have_big())
+        return ENOTSUP;
+    if (!c->big && c->count > FIB_MAX_U64_INDEX + 1)
+        return EOVERFLOW;
+    *window = 0;
+    if (c->ordered) {
+        size_t threads = (size_t)c->producers + c->consumers;
+        if (c->window != 0)
+            *window = c->window;
+        else if (c->capacity <= SIZE_MAX / 8 && c->batch <= SIZE_MAX / 8 / threads)
+            *window = 2 * (c->capacity + threads * c->batch);
+        else
+            return EINVAL;
+    }
+    return 0;
+}
+
+static int pipe_init(struct pipe *p)
+{
+    const unsigned P = p->cfg.producers;
+    pair_u64(P - 1, &p->c0, &p->c1);
+    p->c2 = p->c0 + p->c1;
+    p->gens = calloc(P, sizeof *p->gens);
+    if (p->gens == NULL)
+        return ENOMEM;
+    if (p->cfg.ordered) {
+        p->slots = calloc(p->window, sizeof *p->slots);
+        p->present = calloc(p->window, sizeof *p->present);
+        if (p->slots == NULL || p->present == NULL)
+            return ENOMEM;
+    }
+    for (unsigned g = 0; g < P; g++) {
+        p->gens[g].next = g;
+        pair_u64(g, &p->gens[g].a, &p->gens[g].b);
+    }
+#ifdef PCQ_HAVE_GMP
+    p->numbers_ready = true;
+    mpz_init(p->sum_big);
+    if (p->cfg.big) {
+        mpz_inits(p->z0, p->z1, p->z2, NULL);
+        pair_big(P - 1, p->z0, p->z1);
+        mpz_add(p->z2, p->z0, p->z1);
+        for (unsigned g = 0; g < P; g++) {
+            struct gen *gg = &p->gens[g];
+            mpz_inits(gg->za, gg->zb, gg->t, gg->u, NULL);
+            pair_big(g, gg->za, gg->zb);
+        }
+    }
+#endif
+    return 0;
+}
+
+static void pipe_free(struct pipe *p)
+{
+    if (p->slots != NULL) {
+        for (size_t s = 0; s < p->window; s++)
+            if (p->present[s])
+                term_free(p, &p->slots[s]);
+    }
+#ifdef PCQ_HAVE_GMP
+    if (p->numbers_ready) {
+        mpz_clear(p->sum_big);
+        if (p->cfg.big) {
+            mpz_clears(p->z0, p->z1, p->z2, NULL);
+            for (unsigned g = 0; g < p->cfg.producers; g++)
+                mpz_clears(p->gens[g].za, p->gens[g].zb, p->gens[g].t, p->gens[g].u,
+                           NULL);
+        }
+    }
+#endif
+    free(p->slots);
+    free(p->present);
+    free(p->gens);
+}
+
+static char *u64_string(uint64_t v)
+{
+    char *s = malloc(24);
+    if (s != NULL)
+        snprintf(s, 24, "%" PRIu64, v);
+    return s;
+}
+
+int fib_run(const fib_config_t *cfg, fib_result_t *res)
+{
+    if (res == NULL)
+        return EINVAL;
+    memset(res, 0, sizeof *res);
+    struct pipe p;
+    memset(&p, 0, sizeof p);
+    int rc = check_config(cfg, &p.cfg, &p.window);
+    if (rc != 0)
+        return rc;
+    res->window = p.window;
+
+    pcq_t *q = NULL;
+    rc = pcq_create(&q, p.cfg.capacity, sizeof(fib_term_t));
+    if (rc == 0 && (rc = pipe_init(&p)) == 0) {
+        res->producer_stats = calloc(p.cfg.producers, sizeof *res->producer_stats);
+        res->consumer_stats = calloc(p.cfg.consumers, sizeof *res->consumer_stats);
+        if (res->producer_stats == NULL || res->consumer_stats == NULL)
+            rc = ENOMEM;
+    }
+    if (rc == 0 && (rc = pthread_mutex_init(&p.mu, NULL)) != 0)
+        rc = ENOMEM;
+    if (rc == 0 && (rc = pthread_cond_init(&p.room, NULL)) != 0) {
+        FIB_CHECK(pthread_mutex_destroy(&p.mu));
+        rc = ENOMEM;
+    }
+    if (rc == 0) {
+        pcq_driver_t d = PCQ_DRIVER_INIT;
+        d.queue = q;
+        d.producers = p.cfg.producers;
+        d.consumers = p.cfg.consumers;
+        d.produce_batch = p.cfg.batch;
+        d.consume_batch = p.cfg.batch;
+        d.produce = produce;
+        d.consume = consume;
+        d.dispose = dispose;
+        d.on_wait = tracing(&p) ? on_wait : NULL;
+        d.on_stop = on_stop;
+        d.arg = &p;
+        d.producer_stats = res->producer_stats;
+        d.consumer_stats = res->consumer_stats;
+        p.t0 = mono_ns();
+        rc = pcq_run(&d, &res->run);
+        res->seconds = (double)(mono_ns() - p.t0) / 1e9;
+        FIB_CHECK(pthread_cond_destroy(&p.room));
+        FIB_CHECK(pthread_mutex_destroy(&p.mu));
+        /* Every thread is joined: the fields below are ours alone. */
+        res->terms = p.terms;
+        res->checksum = p.sum;
+        res->ahead_peak = p.ahead_peak;
+        res->held_peak = p.held_peak;
+#ifdef PCQ_HAVE_GMP
+        res->checksum_str = p.cfg.big ? mpz_string(p.sum_big) : u64_string(p.sum);
+#else
+        res->checksum_str = u64_string(p.sum);
+#endif
+    }
+    pipe_free(&p);
+    pcq_destroy(q);
+    return rc;
+}
+
+void fib_result_free(fib_result_t *res)
+{
+    if (res == NULL)
+        return;
+    free(res->checksum_str);
+    free(res->producer_stats);
+    free(res->consumer_stats);
+    res->checksum_str = NULL;
+    res->producer_stats = res->consumer_stats = NULL;
+}

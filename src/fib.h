@@ -1,0 +1,137 @@
+/*
+ * fib.h — the threaded Fibonacci pipeline behind pcq-fib.
+ *
+ * Not part of libpcq: it may use GMP (built with -DPCQ_HAVE_GMP and linked
+ * with -lgmp) for --big. Nothing in this header depends on GMP, so objects
+ * built with and without it agree on every type.
+ *
+ * Generator threads (producers of a pcq_run) compute Fibonacci numbers and
+ * push them through a pcq_t to consumer threads, which hand each term to a
+ * callback: in whatever order they pop them, or, with `ordered`, in index
+ * order through a bounded reorder window (see fib.c).
+ *
+ * Status codes as in pcq.h: 0 or a positive errno value.
+ */
+#ifndef PCQ_FIB_H
+#define PCQ_FIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pcq_driver.h"
+
+/* F(93) = 12200160415121876738 is the largest Fibonacci number below 2^64. */
+#define FIB_MAX_U64_INDEX 93
+
+/* Whether this build has arbitrary precision (GMP). */
+bool fib_have_big(void);
+
+/*
+ * F(n) exactly, by fast doubling.
+ *  0          *out = F(n)
+ *  EOVERFLOW  n > 93: F(n) does not fit 64 bits; *out untouched
+ */
+int fib_u64(uint64_t n, uint64_t *out);
+
+/*
+ * F(n) in decimal, by fast doubling with GMP, in a string from malloc()
+ * (the caller frees it).
+ *  0        *out is set
+ *  ENOTSUP  built without GMP
+ *  ENOMEM   out of memory
+ */
+int fib_big_string(uint64_t n, char **out);
+
+/*
+ * How many terms F(0), F(1), ... are below `bound` (a decimal number, digits
+ * only): the least i with F(i) >= bound. Like a generator that yields a
+ * while a < bound.
+ *  0          *count is set
+ *  EINVAL     bound is not a decimal number
+ *  EOVERFLOW  64-bit mode (big false) and bound does not fit 64 bits
+ *  ENOTSUP    big is true and the build has no GMP
+ */
+int fib_count_below(const char *bound, bool big, uint64_t *count);
+
+/* A term as it travels through the queue: 16 bytes. */
+typedef struct fib_term {
+    uint64_t index;
+    union {
+        uint64_t u64; /* 64-bit mode: the value */
+        void *big;    /* big mode: an mpz_t from malloc, owned by whoever
+                         holds the term; the consumer side frees it */
+    } v;
+} fib_term_t;
+
+/*
+ * The value of a term in decimal, in a string from malloc() (NULL when out
+ * of memory). `big` says which member of t->v is live.
+ */
+char *fib_value_string(const fib_term_t *t, bool big);
+
+/*
+ * Print "F(index) = value\n" to f.
+ *  0      printed
+ *  other  the errno of the failed write (EIO if the stream set none)
+ */
+int fib_term_print(FILE *f, const fib_term_t *t, bool big);
+
+/* What to run. Zero means the default for every count. */
+typedef struct fib_config {
+    uint64_t count;      /* terms F(0)..F(count-1) */
+    unsigned producers;  /* generator threads (1) */
+    unsigned consumers;  /* consumer threads (1) */
+    size_t capacity;     /* queue capacity in terms (16) */
+    size_t batch;        /* terms per push and per pop (1) */
+    size_t window;       /* ordered: reorder window in terms, >= 1; the
+                            default is 2 * (capacity + (producers +
+                            consumers) * batch) */
+    bool ordered;        /* deliver in index order */
+    bool big;            /* GMP numbers instead of 64-bit ones */
+    unsigned produce_delay_ms; /* simulated work per term produced */
+    unsigned consume_delay_ms; /* simulated work per term consumed */
+    /* Called once per term, never two calls at once, in index order when
+     * `ordered`; `consumer` is the thread delivering it. The term is lent
+     * for the call. Return 0, or a positive errno to stop the run. */
+    int (*on_term)(void *arg, unsigned consumer, const fib_term_t *t);
+    /* Optional trace of every hand-off and wait, one line (no newline) per
+     * call, serialised with on_term. */
+    void (*on_trace)(void *arg, const char *line);
+    void *arg;
+} fib_config_t;
+
+/* What happened. Release with fib_result_free(). */
+typedef struct fib_result {
+    uint64_t terms;         /* terms delivered to on_term */
+    uint64_t checksum;      /* their sum mod 2^64 (64-bit mode) */
+    char *checksum_str;     /* the sum in decimal: mod 2^64 in 64-bit mode,
+                               exact in big mode (NULL if out of memory) */
+    size_t window;          /* ordered: the window used, else 0 */
+    size_t ahead_peak;      /* ordered: most a generator ran ahead of the next
+                               term due out (index - next + 1); <= window */
+    size_t held_peak;       /* ordered: most terms waiting to be reordered */
+    double seconds;         /* wall time of the run */
+    pcq_run_result_t run;   /* the driver's totals */
+    pcq_thread_stats_t *producer_stats; /* one per generator (or NULL) */
+    pcq_thread_stats_t *consumer_stats; /* one per consumer (or NULL) */
+} fib_result_t;
+
+/*
+ * Run the pipeline; blocks until it is over. `res` receives what happened
+ * (also on error; call fib_result_free either way).
+ *  0          every term was delivered
+ *  EINVAL     cfg or res is NULL, on_term is NULL, window is 0 after
+ *             defaults, or more than 1024 producers or consumers
+ *  EOVERFLOW  64-bit mode and count > 94 (F(94) does not fit 64 bits)
+ *  ENOTSUP    big mode in a build without GMP
+ *  ENOMEM     out of memory
+ *  other      what on_term or pcq_run() returned
+ */
+int fib_run(const fib_config_t *cfg, fib_result_t *res);
+
+/* Free what fib_run put in *res. NULL is a no-op. */
+void fib_result_free(fib_result_t *res);
+
+#endif /* PCQ_FIB_H */

@@ -1,0 +1,1189 @@
+/*
+ * check_driver.c — the driver contract (pcq_run, include/pcq_driver.h) and
+ * the Fibonacci pipeline on it (src/fib.c), issue 4.
+ *
+ * Driver tests run a harness: producer i hands over the elements
+ * ELEM(i, 0), ELEM(i, 1), ... (up to `per` of them); consumers and dispose
+ * tick each element they receive in `seen`. After the run the main thread
+ * checks the accounting exactly: every element produced was consumed or
+ * left over, exactly once; produced == consumed + leftovers; per-thread
+ * counters add up to the totals; the wait hook fired once per counted wait.
+ *
+ * Error tests put the threads in the state the contract talks about before
+ * failing (producers blocked on a full queue, consumers blocked on an empty
+ * one), using the queue's stats and the wait hook, never sleeps; that the
+ * run returns at all shows no thread was left blocked.
+ *
+ * pthread_create failures are injected through -Wl,--wrap=pthread_create
+ * (set in the Makefile's tools section): __wrap_pthread_create below fails
+ * the n-th call after create_fail_in is set to n.
+ *
+ * Callbacks never call ck_assert (undefined from another thread under
+ * CK_FORK=no): they count problems in the harness, checked after the run.
+ */
+#include "test_util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fib.h"
+#include "pcq_driver.h"
+
+#ifdef PCQ_HAVE_GMP
+#include <gmp.h>
+#endif
+
+/* Elements per producer in runs that stop on an error long before. */
+#define ENDLESS 4096
+
+/* A pthread call in a callback: it cannot ck_assert (see above), so a
+ * failure, which would be a bug, aborts with a message. */
+#define PT(call)                                                           \
+    do {                                                                   \
+        int pt_rc_ = (call);                                               \
+        if (pt_rc_ != 0) {                                                 \
+            fprintf(stderr, "%s failed: %s\n", #call, strerror(pt_rc_));    \
+            abort();                                                       \
+        }                                                                  \
+    } while (0)
+
+#define ELEM(p, s) (((uint64_t)(p) << 32) | (uint64_t)(s))
+#define ELEM_P(e) ((unsigned)((e) >> 32))
+#define ELEM_S(e) ((uint32_t)(e))
+
+/* ------------------------------------------------------------------ */
+/* pthread_create failure injection                                   */
+/* ------------------------------------------------------------------ */
+
+static atomic_int create_fail_in; /* 0: off; n: the n-th next call fails */
+
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *),
+                          void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *),
+                          void *arg);
+
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *),
+                          void *arg)
+{
+    if (atomic_load(&create_fail_in) > 0 && atomic_fetch_sub(&create_fail_in, 1) == 1)
+        return EAGAIN;
+    return __real_pthread_create(t, a, fn, arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* The harness                                                        */
+/* ------------------------------------------------------------------ */
+
+struct harness;
+typedef int (*produce_hook_fn)(struct harness *h, unsigned index);
+typedef int (*consume_hook_fn)(struct harness *h, unsigned index, uint64_t nth);
+
+struct harness {
+    pcq_t *q;
+    size_t capacity;
+    unsigned P, C;
+    uint64_t per;   /* elements per producer */
+    uint64_t *next; /* [P]: producer i's next sequence; only producer i */
+
+    produce_hook_fn produce_hook; /* before each produce call's elements */
+    consume_hook_fn consume_hook; /* after each element is ticked */
+    int produce_calls_to_fail;    /* bad_count test */
+    bool gate_consumers;          /* consumers wait at `gate` after their
+                                     first element; on_stop opens it */
+    gate_t gate;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* signalled on announcements and gatings */
+    unsigned char *seen;      /* mu: [P * per] deliveries per element */
+    uint64_t consumed;        /* mu: elements ticked by consumers */
+    uint64_t disposed;        /* mu: elements ticked by dispose */
+    uint64_t consume_calls;   /* mu */
+    uint64_t hook_waits[2];   /* mu: on_wait calls per role */
+    bool *in_push;            /* mu: [P] producer i called on_wait, and has not
+                                 been called back since: it is blocked in
+                                 its push, or just out of it */
+    unsigned gated;           /* mu: consumers waiting at the gate */
+    unsigned stop_calls;      /* mu */
+    int stop_error;           /* mu */
+    unsigned problems;        /* mu: contract breaches seen by callbacks */
+    char problem[160];        /* mu: the first one */
+};
+
+static void h_problem(struct harness *h, const char *what)
+{
+    if (h->problems++ == 0)
+        snprintf(h->problem, sizeof h->problem, "%s", what);
+}
+
+static void h_init(struct harness *h, unsigned P, unsigned C, size_t capacity, uint64_t per)
+{
+    memset(h, 0, sizeof *h);
+    h->P = P;
+    h->C = C;
+    h->per = per;
+    h->capacity = capacity;
+    ck_assert_int_eq(pcq_create(&h->q, capacity, sizeof(uint64_t)), 0);
+    h->next = calloc(P, sizeof *h->next);
+    h->seen = calloc((size_t)P * per, 1);
+    h->in_push = calloc(P, sizeof *h->in_push);
+    ck_assert(h->next != NULL && h->seen != NULL && h->in_push != NULL);
+    ck_assert_int_eq(pthread_mutex_init(&h->mu, NULL), 0);
+    ck_assert_int_eq(pthread_cond_init(&h->cv, NULL), 0);
+    gate_init(&h->gate);
+}
+
+static void h_destroy(struct harness *h)
+{
+    gate_destroy(&h->gate);
+    PT(pthread_cond_destroy(&h->cv));
+    PT(pthread_mutex_destroy(&h->mu));
+    free(h->in_push);
+    free(h->seen);
+    free(h->next);
+    pcq_destroy(h->q);
+}
+
+/* Tick one element received by a consumer (or dispose). Caller holds mu. */
+static void h_tick(struct harness *h, uint64_t e)
+{
+    unsigned p = ELEM_P(e);
+    uint64_t s = ELEM_S(e);
+    if (p >= h->P || s >= h->per)
+        h_problem(h, "an element nobody produced");
+    else if (h->seen[(size_t)p * h->per + s]++ != 0)
+        h_problem(h, "an element delivered twice");
+}
+
+static void h_gate_wait(struct harness *h)
+{
+    PT(pthread_mutex_lock(&h->mu));
+    h->gated++;
+    PT(pthread_cond_broadcast(&h->cv));
+    PT(pthread_mutex_unlock(&h->mu));
+    gate_wait(&h->gate);
+}
+
+static int h_produce(void *arg, unsigned index, void *elems, size_t max, size_t *count)
+{
+    struct harness *h = arg;
+    PT(pthread_mutex_lock(&h->mu));
+    if (index >= h->P)
+        h_problem(h, "produce: bad index");
+    if (*count != 0)
+        h_problem(h, "produce: *count not 0 on entry");
+    h->in_push[index] = false; /* its push is over */
+    bool bad = h->produce_calls_to_fail > 0 && --h->produce_calls_to_fail == 0;
+    PT(pthread_mutex_unlock(&h->mu));
+    if (bad) { /* break the contract: more than max */
+        *count = max + 1;
+        return 0;
+    }
+    if (h->produce_hook != NULL) {
+        int rc = h->produce_hook(h, index);
+        if (rc != 0)
+            return rc;
+    }
+    uint64_t *out = elems;
+    size_t n = 0;
+    while (n < max && h->next[index] < h->per)
+        out[n++] = ELEM(index, h->next[index]++);
+    *count = n;
+    return 0;
+}
+
+static int h_consume(void *arg, unsigned index, void *elems, size_t count)
+{
+    struct harness *h = arg;
+    const uint64_t *in = elems;
+    PT(pthread_mutex_lock(&h->mu));
+    if (index >= h->C)
+        h_problem(h, "consume: bad index");
+    h->consume_calls++;
+    PT(pthread_mutex_unlock(&h->mu));
+    for (size_t k = 0; k < count; k++) {
+        PT(pthread_mutex_lock(&h->mu));
+        h_tick(h, in[k]);
+        uint64_t nth = ++h->consumed;
+        PT(pthread_mutex_unlock(&h->mu));
+        if (h->gate_consumers)
+            h_gate_wait(h);
+        if (h->consume_hook != NULL) {
+            int rc = h->consume_hook(h, index, nth);
+            if (rc != 0) { /* the rest of the batch is ours: still delivered */
+                PT(pthread_mutex_lock(&h->mu));
+                while (++k < count) {
+                    h_tick(h, in[k]);
+                    h->consumed++;
+                }
+                PT(pthread_mutex_unlock(&h->mu));
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static void h_dispose(void *arg, void *elems, size_t count)
+{
+    struct harness *h = arg;
+    const uint64_t *in = elems;
+    PT(pthread_mutex_lock(&h->mu));
+    if (count == 0)
+        h_problem(h, "dispose with count 0");
+    for (size_t k = 0; k < count; k++)
+        h_tick(h, in[k]);
+    h->disposed += count;
+    PT(pthread_mutex_unlock(&h->mu));
+}
+
+static void h_on_wait(void *arg, pcq_role_t role, unsigned index)
+{
+    struct harness *h = arg;
+    PT(pthread_mutex_lock(&h->mu));
+    h->hook_waits[role == PCQ_CONSUMER]++;
+    if (role == PCQ_PRODUCER && index < h->P)
+        h->in_push[index] = true;
+    PT(pthread_cond_broadcast(&h->cv));
+    PT(pthread_mutex_unlock(&h->mu));
+}
+
+static void h_on_stop(void *arg, int error)
+{
+    struct harness *h = arg;
+    PT(pthread_mutex_lock(&h->mu));
+    h->stop_calls++;
+    h->stop_error = error;
+    PT(pthread_mutex_unlock(&h->mu));
+    gate_open(&h->gate);
+}
+
+/* Producers in (or just out of) a blocking push. Caller holds mu. */
+static unsigned h_blocked(const struct harness *h)
+{
+    unsigned n = 0;
+    for (unsigned p = 0; p < h->P; p++)
+        n += h->in_push[p];
+    return n;
+}
+
+/*
+ * Wait until `gated` consumers wait at the gate, `blocking` producers are in
+ * (or just out of) a blocking push, and the queue is full. With no consumer
+ * popping any more that is where the run ends up, and stays: a producer
+ * just out of its push calls produce, finds the queue full, calls on_wait
+ * and blocks. The first two conditions are waited for on h->cv (on_wait and
+ * gatings signal it); the queue filling up, which the last blocked pushes
+ * may still be doing, is waited for by yielding (nothing signals it).
+ */
+static void h_await_stuck(struct harness *h, unsigned gated, unsigned blocking)
+{
+    PT(pthread_mutex_lock(&h->mu));
+    while (h->gated < gated || h_blocked(h) < blocking)
+        PT(pthread_cond_wait(&h->cv, &h->mu));
+    PT(pthread_mutex_unlock(&h->mu));
+    while (pcq_size(h->q) < h->capacity)
+        sched_yield();
+}
+
+/* Wait until n consumer waits were announced, then until n sleeps in pop
+ * were counted by the queue (a short spin: they are on their way). */
+static void h_await_consumers_sleep(struct harness *h, uint64_t n)
+{
+    PT(pthread_mutex_lock(&h->mu));
+    while (h->hook_waits[1] < n)
+        PT(pthread_cond_wait(&h->cv, &h->mu));
+    PT(pthread_mutex_unlock(&h->mu));
+    await_pop_waits(h->q, n);
+}
+
+struct setup {
+    unsigned P, C;
+    size_t pbatch, cbatch, capacity;
+};
+
+static pcq_driver_t h_driver(struct harness *h, const struct setup *s, pcq_thread_stats_t *ps,
+                             pcq_thread_stats_t *cs)
+{
+    pcq_driver_t d = PCQ_DRIVER_INIT;
+    d.queue = h->q;
+    d.producers = s->P;
+    d.consumers = s->C;
+    d.produce_batch = s->pbatch;
+    d.consume_batch = s->cbatch;
+    d.produce = h_produce;
+    d.consume = h_consume;
+    d.dispose = h_dispose;
+    d.on_wait = h_on_wait;
+    d.on_stop = h_on_stop;
+    d.arg = h;
+    d.producer_stats = ps;
+    d.consumer_stats = cs;
+    return d;
+}
+
+/* The exact accounting every run must satisfy, failed or not. */
+static void h_check(struct harness *h, const pcq_run_result_t *r, const pcq_thread_stats_t *ps,
+                    const pcq_thread_stats_t *cs, bool disposing)
+{
+    ck_assert_msg(h->problems == 0, "%u problems, first: %s", h->problems, h->problem);
+    uint64_t produced = 0;
+    for (unsigned p = 0; p < h->P; p++) {
+        produced += h->next[p];
+        for (uint64_t s = 0; s < h->per; s++) { /* one ck_assert: they are slow */
+            unsigned n = h->seen[(size_t)p * h->per + s];
+            unsigned want = s >= h->next[p] ? 0 : disposing ? 1 : n <= 1 ? n : 1;
+            if (n != want)
+                ck_assert_msg(n == want, "ELEM(%u, %" PRIu64 ") produced: %s, delivered %u times",
+                              p, s, s < h->next[p] ? "yes" : "no", n);
+        }
+    }
+    ck_assert_uint_eq(r->produced, produced);
+    ck_assert_uint_eq(r->consumed, h->consumed);
+    ck_assert_uint_eq(r->produced, r->consumed + r->leftovers);
+    ck_assert_uint_eq(r->disposed, disposing ? r->leftovers : 0);
+    ck_assert_uint_eq(r->disposed, h->disposed);
+    ck_assert_uint_eq(r->push_waits, h->hook_waits[0]);
+    ck_assert_uint_eq(r->pop_waits, h->hook_waits[1]);
+    ck_assert_uint_le(r->pushed, r->produced);
+    ck_assert_uint_ge(r->pushed, r->consumed);
+    for (unsigned i = 0; i < 7; i++)
+        ck_assert_uint_eq(r->reserved[i], 0);
+    if (ps != NULL && cs != NULL) {
+        uint64_t sp = 0, su = 0, sc = 0, pw = 0, cw = 0, calls = 0;
+        for (unsigned p = 0; p < h->P; p++) {
+            sp += ps[p].produced;
+            su += ps[p].pushed;
+            pw += ps[p].waits;
+            ck_assert_uint_eq(ps[p].produced, h->next[p]);
+            ck_assert_uint_eq(ps[p].consumed, 0);
+            ck_assert(ps[p].reserved0 == 0 && ps[p].reserved[0] == 0 && ps[p].reserved[1] == 0);
+        }
+        for (unsigned c = 0; c < h->C; c++) {
+            sc += cs[c].consumed;
+            cw += cs[c].waits;
+            calls += cs[c].calls;
+            ck_assert_uint_eq(cs[c].produced, 0);
+        }
+        ck_assert_uint_eq(sp, r->produced);
+        ck_assert_uint_eq(su, r->pushed);
+        ck_assert_uint_eq(sc, r->consumed);
+        ck_assert_uint_eq(pw, r->push_waits);
+        ck_assert_uint_eq(cw, r->pop_waits);
+        ck_assert_uint_eq(calls, h->consume_calls);
+    }
+    ck_assert(pcq_is_closed(h->q));
+    ck_assert_uint_eq(h->stop_calls, r->error != 0 ? 1 : 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Runs that end normally                                             */
+/* ------------------------------------------------------------------ */
+
+static void normal_run(const struct setup *s, uint64_t per)
+{
+    struct harness h;
+    h_init(&h, s->P, s->C, s->capacity, per);
+    pcq_thread_stats_t *ps = calloc(s->P, sizeof *ps), *cs = calloc(s->C, sizeof *cs);
+    ck_assert(ps != NULL && cs != NULL);
+    pcq_driver_t d = h_driver(&h, s, ps, cs);
+    pcq_run_result_t r;
+    int rc = pcq_run(&d, &r);
+    ck_assert_msg(rc == 0, "P=%u C=%u batches %zu/%zu: %s", s->P, s->C, s->pbatch, s->cbatch,
+                  strerror(rc));
+    ck_assert_int_eq(r.error, 0);
+    ck_assert_int_eq(r.error_thread, 0);
+    h_check(&h, &r, ps, cs, true);
+    ck_assert_uint_eq(r.produced, (uint64_t)s->P * per);
+    ck_assert_uint_eq(r.consumed, r.produced);
+    ck_assert_uint_eq(r.pushed, r.produced);
+    ck_assert_uint_eq(r.leftovers, 0);
+    ck_assert_uint_eq(h.stop_calls, 0);
+    ck_assert_uint_eq(pcq_size(h.q), 0);
+    for (unsigned p = 0; p < s->P; p++) {
+        ck_assert_int_eq(ps[p].error, 0);
+        ck_assert_uint_eq(ps[p].pushed, per);
+        /* batches full except the last: per / batch rounded up */
+        ck_assert_uint_eq(ps[p].calls, (per + s->pbatch - 1) / s->pbatch);
+    }
+    for (unsigned c = 0; c < s->C; c++) {
+        ck_assert_int_eq(cs[c].error, 0);
+        ck_assert_uint_le(cs[c].consumed, cs[c].calls * s->cbatch);
+    }
+    free(ps);
+    free(cs);
+    h_destroy(&h);
+}
+
+START_TEST(test_runs)
+{
+    static const struct setup setups[] = {
+        {1, 1, 1, 1, 1},  {1, 1, 1, 1, 16}, {1, 4, 1, 1, 4},  {4, 1, 1, 1, 4},
+        {4, 4, 3, 5, 8},  {3, 2, 8, 1, 4},  {2, 3, 1, 8, 16}, {2, 2, 16, 16, 5},
+        {5, 3, 7, 2, 3},  {8, 8, 4, 4, 64},
+    };
+    uint64_t per = (uint64_t)scaled(4000, 60);
+    for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++)
+        normal_run(&setups[i], per);
+}
+END_TEST
+
+START_TEST(test_many_threads)
+{
+    unsigned n = valgrind_tool() != NULL ? 8 : 32;
+    struct setup s = {n, n, 2, 3, 8};
+    normal_run(&s, (uint64_t)scaled(2000, 20));
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+    /* Zero counts mean one thread, one element at a time. */
+    struct harness h;
+    h_init(&h, 1, 1, 2, 100);
+    pcq_thread_stats_t ps, cs;
+    struct setup s = {0, 0, 0, 0, 2};
+    pcq_driver_t d = h_driver(&h, &s, &ps, &cs);
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), 0);
+    h_check(&h, &r, &ps, &cs, true);
+    ck_assert_uint_eq(r.consumed, 100);
+    ck_assert_uint_eq(ps.calls, 100);
+    ck_assert_uint_eq(cs.calls, 100);
+    h_destroy(&h);
+}
+END_TEST
+
+/* Consumers wait until the queue is closed with elements still inside:
+ * the run must drain them before it returns. */
+static void *await_closed_then_open(void *arg)
+{
+    struct harness *h = arg;
+    while (!pcq_is_closed(h->q))
+        sched_yield();
+    PT(pthread_mutex_lock(&h->mu));
+    if (pcq_size(h->q) == 0)
+        h_problem(h, "closed with nothing left to drain");
+    PT(pthread_mutex_unlock(&h->mu));
+    gate_open(&h->gate);
+    return NULL;
+}
+
+START_TEST(test_done_close_drain)
+{
+    struct harness h;
+    h_init(&h, 2, 2, 64, 20); /* 40 elements fit: no producer blocks */
+    h.gate_consumers = true;
+    pthread_t t;
+    start(&t, await_closed_then_open, &h);
+    struct setup s = {2, 2, 3, 1, 64};
+    pcq_thread_stats_t ps[2], cs[2];
+    pcq_driver_t d = h_driver(&h, &s, ps, cs);
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), 0);
+    join(t);
+    h_check(&h, &r, ps, cs, true);
+    ck_assert_uint_eq(r.consumed, 40);
+    ck_assert_uint_eq(r.push_waits, 0);
+    h_destroy(&h);
+}
+END_TEST
+
+/* Hooks that force both sides to wait at least once. */
+static int hold_until_consumer_sleeps(struct harness *h, unsigned index)
+{
+    (void)index;
+    if (h->next[0] == 0)
+        h_await_consumers_sleep(h, 1);
+    return 0;
+}
+
+static int hold_until_producer_blocks(struct harness *h, unsigned index, uint64_t nth)
+{
+    (void)index;
+    if (nth == 1)
+        h_await_stuck(h, 0, 1);
+    return 0;
+}
+
+START_TEST(test_waits_forced)
+{
+    struct harness h;
+    h_init(&h, 1, 1, 1, 50);
+    h.produce_hook = hold_until_consumer_sleeps;
+    h.consume_hook = hold_until_producer_blocks;
+    struct setup s = {1, 1, 1, 1, 1};
+    pcq_thread_stats_t ps, cs;
+    pcq_driver_t d = h_driver(&h, &s, &ps, &cs);
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), 0);
+    h_check(&h, &r, &ps, &cs, true);
+    ck_assert_uint_ge(r.pop_waits, 1);
+    ck_assert_uint_ge(r.push_waits, 1);
+    ck_assert_uint_eq(ps.waits, r.push_waits);
+    ck_assert_uint_eq(cs.waits, r.pop_waits);
+    h_destroy(&h);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                             */
+/* ------------------------------------------------------------------ */
+
+static int fail_never(void *arg, unsigned index, void *elems, size_t count)
+{
+    (void)index;
+    (void)elems;
+    (void)count;
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return 0;
+}
+
+static int produce_never(void *arg, unsigned index, void *elems, size_t max, size_t *count)
+{
+    (void)index;
+    (void)elems;
+    (void)max;
+    (void)count;
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return 0;
+}
+
+START_TEST(test_arguments)
+{
+    pcq_t *q;
+    ck_assert_int_eq(pcq_create(&q, 4, sizeof(uint64_t)), 0);
+    atomic_int calls = 0;
+    pcq_run_result_t r;
+    memset(&r, 0xff, sizeof r);
+    ck_assert_int_eq(pcq_run(NULL, &r), EINVAL);
+    ck_assert_int_eq(r.error, EINVAL);
+    ck_assert_uint_eq(r.produced, 0);
+    ck_assert_int_eq(pcq_run(NULL, NULL), EINVAL);
+
+    pcq_driver_t d = PCQ_DRIVER_INIT;
+    ck_assert_uint_eq(d.size, sizeof(pcq_driver_t));
+    d.produce = produce_never;
+    d.consume = fail_never;
+    d.arg = &calls;
+    ck_assert_int_eq(pcq_run(&d, &r), EINVAL); /* no queue */
+    d.queue = q;
+    d.consume = NULL;
+    ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
+    d.consume = fail_never;
+    d.produce = NULL;
+    ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
+    d.produce = produce_never;
+    d.size = sizeof d - 1;
+    ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
+    d.size = 0;
+    ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
+    ck_assert(!pcq_is_closed(q)); /* EINVAL touches nothing */
+
+    /* A caller from the future: bigger struct, unknown fields. */
+    struct {
+        pcq_driver_t d;
+        uint64_t newer[2];
+    } big;
+    memset(&big, 0, sizeof big);
+    big.d = d;
+    big.d.size = sizeof big;
+    big.newer[1] = 1;
+    ck_assert_int_eq(pcq_run(&big.d, &r), ENOTSUP);
+    ck_assert(!pcq_is_closed(q));
+    ck_assert_int_eq(atomic_load(&calls), 0);
+    big.newer[1] = 0; /* unknown fields at 0: runs (every producer done at once) */
+    ck_assert_int_eq(pcq_run(&big.d, &r), 0);
+    ck_assert_int_eq(atomic_load(&calls), 1); /* the one produce call */
+    ck_assert(pcq_is_closed(q));
+
+    /* A closed queue: EPIPE before anything runs. */
+    atomic_store(&calls, 0);
+    d.size = sizeof d;
+    ck_assert_int_eq(pcq_run(&d, &r), EPIPE);
+    ck_assert_int_eq(r.error, EPIPE);
+    ck_assert_int_eq(r.error_thread, 0);
+    ck_assert_int_eq(atomic_load(&calls), 0);
+    pcq_destroy(q);
+}
+END_TEST
+
+/*
+ * A run that must fail with `want`, first reported by a thread of side
+ * `role`, after the hooks have put the threads in the state under test.
+ * The full queue is left over (and the batch of each producer still
+ * blocked at the close, which the accounting covers); every thread but the
+ * failing one stops with ECANCELED.
+ */
+static void error_run(const struct setup *s, produce_hook_fn ph, consume_hook_fn chook,
+                      bool gate, int want, pcq_role_t role)
+{
+    struct harness h;
+    h_init(&h, s->P, s->C, s->capacity, ENDLESS);
+    h.produce_hook = ph;
+    h.consume_hook = chook;
+    h.gate_consumers = gate;
+    pcq_thread_stats_t ps[4], cs[4];
+    ck_assert(s->P <= 4 && s->C <= 4);
+    pcq_driver_t d = h_driver(&h, s, ps, cs);
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), want);
+    ck_assert_int_eq(r.error, want);
+    ck_assert_int_eq(r.error_thread, 1);
+    ck_assert_int_eq(r.error_role, role);
+    h_check(&h, &r, ps, cs, true);
+    ck_assert_uint_eq(h.stop_calls, 1);
+    ck_assert_int_eq(h.stop_error, want);
+    ck_assert_uint_ge(r.leftovers, s->capacity);
+    for (unsigned p = 0; p < s->P; p++) {
+        bool failed = role == PCQ_PRODUCER && p == r.error_index;
+        ck_assert_int_eq(ps[p].error, failed ? want : ECANCELED);
+    }
+    for (unsigned c = 0; c < s->C; c++) {
+        bool failed = role == PCQ_CONSUMER && c == r.error_index;
+        ck_assert_int_eq(cs[c].error, failed ? want : ECANCELED);
+    }
+    h_destroy(&h);
+}
+
+/* Producer 0 fails once every other producer is blocked on the full queue
+ * and every consumer is stuck in its callback (until on_stop). */
+static int fail_when_others_block(struct harness *h, unsigned index)
+{
+    if (index != 0)
+        return 0;
+    h_await_stuck(h, h->C, h->P - 1);
+    return EIO;
+}
+
+START_TEST(test_produce_error_blocked_producers)
+{
+    static const struct setup setups[] = {
+        {3, 2, 1, 1, 4}, {3, 2, 3, 2, 4}, {4, 1, 5, 3, 2}, {2, 3, 1, 4, 1},
+    };
+    for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++)
+        error_run(&setups[i], fail_when_others_block, NULL, true, EIO, PCQ_PRODUCER);
+}
+END_TEST
+
+/* The only producer fails once every consumer sleeps on the empty queue. */
+static int fail_when_consumers_sleep(struct harness *h, unsigned index)
+{
+    (void)index;
+    h_await_consumers_sleep(h, h->C);
+    return ENOSPC;
+}
+
+START_TEST(test_produce_error_blocked_consumers)
+{
+    struct harness h;
+    h_init(&h, 1, 3, 4, 100);
+    h.produce_hook = fail_when_consumers_sleep;
+    struct setup s = {1, 3, 1, 2, 4};
+    pcq_thread_stats_t ps[1], cs[3];
+    pcq_driver_t d = h_driver(&h, &s, ps, cs);
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), ENOSPC);
+    h_check(&h, &r, ps, cs, true);
+    ck_assert_uint_eq(r.produced, 0);
+    ck_assert_uint_eq(r.consumed, 0);
+    ck_assert_uint_ge(r.pop_waits, 3);
+    for (unsigned c = 0; c < 3; c++)
+        ck_assert_int_eq(cs[c].error, ECANCELED);
+    h_destroy(&h);
+}
+END_TEST
+
+/* The 50th element consumed fails, once every producer is blocked on the
+ * full queue; the other consumers are held until on_stop. */
+static int fail_50th_when_producers_block(struct harness *h, unsigned index, uint64_t nth)
+{
+    (void)index;
+    if (nth < 50)
+        return 0;
+    if (nth > 50) {
+        h_gate_wait(h);
+        return 0;
+    }
+    h_await_stuck(h, h->C - 1, h->P);
+    return ENOSPC;
+}
+
+START_TEST(test_consume_error)
+{
+    static const struct setup setups[] = {
+        {2, 3, 1, 1, 4}, {3, 2, 4, 3, 5}, {1, 1, 1, 1, 1}, {4, 4, 2, 7, 3},
+    };
+    for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++)
+        error_run(&setups[i], NULL, fail_50th_when_producers_block, false, ENOSPC,
+                  PCQ_CONSUMER);
+}
+END_TEST
+
+/* Without dispose, leftovers in the queue stay there for the caller. */
+START_TEST(test_error_without_dispose)
+{
+    struct harness h;
+    h_init(&h, 2, 1, 4, ENDLESS);
+    h.consume_hook = fail_50th_when_producers_block;
+    struct setup s = {2, 1, 1, 1, 4};
+    pcq_driver_t d = h_driver(&h, &s, NULL, NULL);
+    d.dispose = NULL;
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), ENOSPC);
+    h_check(&h, &r, NULL, NULL, false);
+    ck_assert_uint_eq(r.disposed, 0);
+    ck_assert_uint_eq(pcq_size(h.q), 4); /* still there: the caller's */
+    ck_assert_uint_ge(r.leftovers, 4);
+    uint64_t e;
+    while (pcq_try_pop(h.q, &e) == 0)
+        h_tick(&h, e);
+    ck_assert_uint_eq(h.problems, 0);
+    h_destroy(&h);
+}
+END_TEST
+
+/* Someone else closes the queue mid-run: EPIPE, nothing lost uncounted. */
+static int close_after_20(struct harness *h, unsigned index, uint64_t nth)
+{
+    (void)index;
+    if (nth == 20)
+        pcq_close(h->q);
+    return 0;
+}
+
+START_TEST(test_external_close)
+{
+    struct harness h;
+    h_init(&h, 2, 2, 4, ENDLESS);
+    h.consume_hook = close_after_20;
+    struct setup s = {2, 2, 2, 1, 4};
+    pcq_thread_stats_t ps[2], cs[2];
+    pcq_driver_t d = h_driver(&h, &s, ps, cs);
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), EPIPE);
+    ck_assert_int_eq(r.error_thread, 1);
+    h_check(&h, &r, ps, cs, true);
+    h_destroy(&h);
+}
+END_TEST
+
+START_TEST(test_produce_too_many)
+{
+    struct harness h;
+    h_init(&h, 1, 1, 4, 100);
+    h.produce_calls_to_fail = 3;
+    struct setup s = {1, 1, 2, 1, 4};
+    pcq_thread_stats_t ps, cs;
+    pcq_driver_t d = h_driver(&h, &s, &ps, &cs);
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
+    ck_assert_int_eq(r.error_thread, 1);
+    h_check(&h, &r, &ps, &cs, true);
+    ck_assert_uint_eq(r.produced, 4); /* two good calls of 2 */
+    ck_assert_int_eq(ps.error, EINVAL);
+    h_destroy(&h);
+}
+END_TEST
+
+START_TEST(test_create_failure)
+{
+    const unsigned P = 2, C = 2;
+    for (int nth = 1; nth <= (int)(P + C); nth++) {
+        struct harness h;
+        h_init(&h, P, C, 4, 200);
+        struct setup s = {P, C, 2, 3, 4};
+        pcq_thread_stats_t ps[2], cs[2];
+        pcq_driver_t d = h_driver(&h, &s, ps, cs);
+        pcq_run_result_t r;
+        atomic_store(&create_fail_in, nth);
+        int rc = pcq_run(&d, &r);
+        atomic_store(&create_fail_in, 0);
+        ck_assert_msg(rc == EAGAIN, "failing create #%d: %s", nth, strerror(rc));
+        ck_assert_int_eq(r.error_thread, 0);
+        h_check(&h, &r, ps, cs, true);
+        ck_assert_uint_eq(h.stop_calls, 1);
+        if (nth == 1)
+            ck_assert_uint_eq(r.produced + r.consumed, 0);
+        h_destroy(&h);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Fibonacci                                                          */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_fib_numbers)
+{
+    uint64_t a = 0, b = 1, f;
+    for (uint64_t i = 0; i <= 93; i++) {
+        ck_assert_int_eq(fib_u64(i, &f), 0);
+        ck_assert_msg(f == a, "F(%" PRIu64 ") = %" PRIu64 ", expected %" PRIu64, i, f, a);
+        uint64_t t = a + b;
+        a = b;
+        b = t;
+    }
+    ck_assert_int_eq(fib_u64(93, &f), 0);
+    ck_assert_uint_eq(f, UINT64_C(12200160415121876738));
+    f = 7;
+    ck_assert_int_eq(fib_u64(94, &f), EOVERFLOW);
+    ck_assert_int_eq(fib_u64(UINT64_MAX, &f), EOVERFLOW);
+    ck_assert_uint_eq(f, 7);
+
+    uint64_t n;
+    ck_assert_int_eq(fib_count_below("100", false, &n), 0);
+    ck_assert_uint_eq(n, 12); /* 0 1 1 2 3 5 8 13 21 34 55 89 */
+    ck_assert_int_eq(fib_count_below("0", false, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(fib_count_below("1", false, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(fib_count_below("2", false, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(fib_count_below("12200160415121876738", false, &n), 0);
+    ck_assert_uint_eq(n, 93);
+    ck_assert_int_eq(fib_count_below("12200160415121876739", false, &n), 0);
+    ck_assert_uint_eq(n, 94);
+    ck_assert_int_eq(fib_count_below("18446744073709551615", false, &n), 0);
+    ck_assert_uint_eq(n, 94);
+    ck_assert_int_eq(fib_count_below("18446744073709551616", false, &n), EOVERFLOW);
+    ck_assert_int_eq(fib_count_below("12x", false, &n), EINVAL);
+    ck_assert_int_eq(fib_count_below("", false, &n), EINVAL);
+    ck_assert_int_eq(fib_count_below("-1", false, &n), EINVAL);
+}
+END_TEST
+
+START_TEST(test_fib_big_numbers)
+{
+    char *s = NULL;
+    uint64_t n;
+    if (!fib_have_big()) {
+        ck_assert_int_eq(fib_big_string(1000, &s), ENOTSUP);
+        ck_assert_int_eq(fib_count_below("100", true, &n), ENOTSUP);
+        return;
+    }
+    ck_assert_int_eq(fib_big_string(1000, &s), 0);
+    ck_assert_uint_eq(strlen(s), 209);
+    ck_assert_msg(strncmp(s, "43466557686937456435", 20) == 0, "F(1000) = %s", s);
+    free(s);
+    ck_assert_int_eq(fib_big_string(93, &s), 0);
+    ck_assert_str_eq(s, "12200160415121876738");
+    free(s);
+    ck_assert_int_eq(fib_big_string(94, &s), 0);
+    ck_assert_str_eq(s, "19740274219868223167");
+    free(s);
+    ck_assert_int_eq(fib_big_string(0, &s), 0);
+    ck_assert_str_eq(s, "0");
+    free(s);
+    ck_assert_int_eq(fib_count_below("100", true, &n), 0);
+    ck_assert_uint_eq(n, 12);
+    ck_assert_int_eq(fib_count_below("19740274219868223168", true, &n), 0);
+    ck_assert_uint_eq(n, 95);
+    /* F(1000) has 209 digits: 10^208 lies between F(995) and F(1000). */
+    char bound[210];
+    memset(bound, '0', 209);
+    bound[0] = '1';
+    bound[209] = '\0';
+    ck_assert_int_eq(fib_count_below(bound, true, &n), 0);
+    ck_assert_int_eq(fib_big_string(n, &s), 0);
+    ck_assert_uint_eq(strlen(s), 209); /* F(n) >= 10^208 */
+    free(s);
+    ck_assert_int_eq(fib_big_string(n - 1, &s), 0);
+    ck_assert_uint_eq(strlen(s), 208); /* F(n-1) < 10^208 */
+    free(s);
+}
+END_TEST
+
+/* What a pipeline run delivered. */
+struct fib_seen {
+    bool big;
+    uint64_t count;
+    uint32_t *times;      /* [count] deliveries per index */
+    uint64_t *order;      /* [count] indices in delivery order */
+    uint64_t delivered;
+    uint64_t fail_at;     /* 0: never; n: the n-th on_term returns EIO */
+    unsigned bad;         /* wrong values or indices */
+#ifdef PCQ_HAVE_GMP
+    mpz_t a, b; /* ordered big runs: the expected next two terms */
+#endif
+};
+
+static int fib_record(void *arg, unsigned consumer, const fib_term_t *t)
+{
+    struct fib_seen *fs = arg;
+    (void)consumer;
+    if (fs->fail_at != 0 && fs->delivered + 1 == fs->fail_at)
+        return EIO;
+    if (t->index >= fs->count) {
+        fs->bad++;
+        return 0;
+    }
+    fs->times[t->index]++;
+    fs->order[fs->delivered++] = t->index;
+    if (!fs->big) {
+        uint64_t f;
+        if (fib_u64(t->index, &f) != 0 || f != t->v.u64)
+            fs->bad++;
+    }
+    return 0;
+}
+
+static void fib_seen_init(struct fib_seen *fs, uint64_t count, bool big)
+{
+    memset(fs, 0, sizeof *fs);
+    fs->big = big;
+    fs->count = count;
+    fs->times = calloc(count + 1, sizeof *fs->times);
+    fs->order = calloc(count + 1, sizeof *fs->order);
+    ck_assert(fs->times != NULL && fs->order != NULL);
+}
+
+static void fib_seen_free(struct fib_seen *fs)
+{
+    free(fs->times);
+    free(fs->order);
+}
+
+static fib_config_t fib_cfg(struct fib_seen *fs, unsigned P, unsigned C, size_t cap,
+                            size_t batch, bool ordered, size_t window)
+{
+    fib_config_t c = {
+        .count = fs->count,
+        .producers = P,
+        .consumers = C,
+        .capacity = cap,
+        .batch = batch,
+        .window = window,
+        .ordered = ordered,
+        .big = fs->big,
+        .on_term = fib_record,
+        .arg = fs,
+    };
+    return c;
+}
+
+struct fib_setup {
+    unsigned P, C;
+    size_t cap, batch, window;
+};
+
+static const struct fib_setup fib_setups[] = {
+    {1, 1, 16, 1, 0}, {1, 2, 4, 1, 0}, {2, 3, 4, 1, 0},  {3, 3, 8, 4, 0}, {4, 2, 2, 3, 1},
+    {4, 3, 16, 8, 2}, {5, 4, 1, 1, 3}, {7, 2, 32, 2, 5}, {3, 5, 4, 16, 0},
+};
+
+/* Every term exactly once, with the right value and checksum. */
+START_TEST(test_fib_unordered)
+{
+    for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
+        const struct fib_setup *s = &fib_setups[i];
+        for (uint64_t count = 50; count <= 94; count += 44) {
+            struct fib_seen fs;
+            fib_seen_init(&fs, count, false);
+            fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, false, 0);
+            fib_result_t r;
+            ck_assert_int_eq(fib_run(&c, &r), 0);
+            ck_assert_uint_eq(fs.bad, 0);
+            ck_assert_uint_eq(fs.delivered, count);
+            for (uint64_t k = 0; k < count; k++)
+                ck_assert_msg(fs.times[k] == 1, "F(%" PRIu64 ") delivered %u times", k,
+                              fs.times[k]);
+            /* sum F(0..n) = F(n+2) - 1, here n = count - 1, mod 2^64 */
+            uint64_t a, b;
+            if (count + 1 <= 93) {
+                ck_assert_int_eq(fib_u64(count + 1, &a), 0);
+            } else { /* F(95) wraps: F(95) = F(94) + F(93) mod 2^64 */
+                ck_assert_int_eq(fib_u64(93, &a), 0);
+                ck_assert_int_eq(fib_u64(92, &b), 0);
+                a = a + (a + b);
+            }
+            ck_assert_uint_eq(r.checksum, a - 1);
+            char want[24];
+            snprintf(want, sizeof want, "%" PRIu64, a - 1);
+            ck_assert_str_eq(r.checksum_str, want);
+            ck_assert_uint_eq(r.terms, count);
+            ck_assert_uint_eq(r.run.consumed, count);
+            ck_assert_uint_eq(r.run.leftovers, 0);
+            fib_result_free(&r);
+            fib_seen_free(&fs);
+        }
+    }
+}
+END_TEST
+
+/* In index order, whatever the threads, and the window is respected. */
+START_TEST(test_fib_ordered)
+{
+    for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
+        const struct fib_setup *s = &fib_setups[i];
+        struct fib_seen fs;
+        fib_seen_init(&fs, 94, false);
+        fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, true, s->window);
+        fib_result_t r;
+        ck_assert_int_eq(fib_run(&c, &r), 0);
+        ck_assert_uint_eq(fs.bad, 0);
+        ck_assert_uint_eq(fs.delivered, 94);
+        for (uint64_t k = 0; k < 94; k++)
+            ck_assert_uint_eq(fs.order[k], k); /* = the single-thread output */
+        ck_assert(r.window >= 1);
+        if (s->window != 0)
+            ck_assert_uint_eq(r.window, s->window);
+        ck_assert_uint_le(r.ahead_peak, r.window);
+        ck_assert_uint_le(r.held_peak, r.window);
+        fib_result_free(&r);
+        fib_seen_free(&fs);
+    }
+}
+END_TEST
+
+START_TEST(test_fib_refused)
+{
+    struct fib_seen fs;
+    fib_seen_init(&fs, 95, false);
+    fib_config_t c = fib_cfg(&fs, 1, 1, 4, 1, false, 0);
+    fib_result_t r;
+    ck_assert_int_eq(fib_run(&c, &r), EOVERFLOW); /* F(94) in 64-bit mode */
+    fib_result_free(&r);
+    ck_assert_uint_eq(fs.delivered, 0);
+    c.count = 94;
+    c.on_term = NULL;
+    ck_assert_int_eq(fib_run(&c, &r), EINVAL);
+    fib_result_free(&r);
+    c.on_term = fib_record;
+    c.producers = 1025;
+    ck_assert_int_eq(fib_run(&c, &r), EINVAL);
+    fib_result_free(&r);
+    c.producers = 1;
+    c.big = true;
+    ck_assert_int_eq(fib_run(&c, &r), fib_have_big() ? 0 : ENOTSUP);
+    fib_result_free(&r);
+    ck_assert_int_eq(fib_run(NULL, &r), EINVAL);
+    ck_assert_int_eq(fib_run(&c, NULL), EINVAL);
+    fib_seen_free(&fs);
+}
+END_TEST
+
+/* on_term fails midway: the run stops, nothing leaks (ASan, memcheck). */
+START_TEST(test_fib_error)
+{
+    for (int big = 0; big <= (fib_have_big() ? 1 : 0); big++) {
+        for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
+            const struct fib_setup *s = &fib_setups[i];
+            for (int ordered = 0; ordered <= 1; ordered++) {
+                struct fib_seen fs;
+                fib_seen_init(&fs, 90, big);
+                fs.fail_at = 30;
+                fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, ordered, s->window);
+                fib_result_t r;
+                ck_assert_int_eq(fib_run(&c, &r), EIO);
+                ck_assert_uint_eq(fs.delivered, 29);
+                ck_assert_uint_eq(r.terms, 29);
+                ck_assert_int_eq(r.run.error, EIO);
+                ck_assert_uint_eq(r.run.produced, r.run.consumed + r.run.leftovers);
+                ck_assert_uint_eq(r.run.leftovers, r.run.disposed);
+                fib_result_free(&r);
+                fib_seen_free(&fs);
+            }
+        }
+    }
+}
+END_TEST
+
+#ifdef PCQ_HAVE_GMP
+static int fib_record_big_ordered(void *arg, unsigned consumer, const fib_term_t *t)
+{
+    struct fib_seen *fs = arg;
+    int rc = fib_record(arg, consumer, t);
+    if (mpz_cmp(t->v.big, fs->a) != 0)
+        fs->bad++;
+    mpz_add(fs->a, fs->a, fs->b); /* a, b = b, a + b */
+    mpz_swap(fs->a, fs->b);
+    return rc;
+}
+#endif
+
+/* Big numbers through the pipeline: exact checksum, order, values. */
+START_TEST(test_fib_big_pipeline)
+{
+    if (!fib_have_big()) {
+        printf("SKIP %s: built without GMP\n", __func__);
+        return;
+    }
+#ifdef PCQ_HAVE_GMP
+    uint64_t count = (uint64_t)scaled(1500, 120);
+    char *want_s = NULL;
+    ck_assert_int_eq(fib_big_string(count + 1, &want_s), 0);
+    mpz_t want;
+    mpz_init_set_str(want, want_s, 10);
+    mpz_sub_ui(want, want, 1); /* sum F(0..count-1) = F(count+1) - 1 */
+    free(want_s);
+    for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
+        const struct fib_setup *s = &fib_setups[i];
+        for (int ordered = 0; ordered <= 1; ordered++) {
+            struct fib_seen fs;
+            fib_seen_init(&fs, count, true);
+            mpz_init_set_ui(fs.a, 0);
+            mpz_init_set_ui(fs.b, 1);
+            fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, ordered, s->window);
+            if (ordered)
+                c.on_term = fib_record_big_ordered;
+            fib_result_t r;
+            ck_assert_int_eq(fib_run(&c, &r), 0);
+            ck_assert_uint_eq(fs.bad, 0);
+            ck_assert_uint_eq(fs.delivered, count);
+            for (uint64_t k = 0; k < count; k++)
+                ck_assert_uint_eq(fs.times[k], 1);
+            mpz_t got;
+            ck_assert_int_eq(mpz_init_set_str(got, r.checksum_str, 10), 0);
+            ck_assert_msg(mpz_cmp(got, want) == 0, "checksum %s", r.checksum_str);
+            mpz_clear(got);
+            mpz_clears(fs.a, fs.b, NULL);
+            fib_result_free(&r);
+            fib_seen_free(&fs);
+        }
+    }
+    mpz_clear(want);
+#endif
+}
+END_TEST
+
+Suite *suite_driver(void)
+{
+    Suite *s = suite_create("driver");
+
+    TCase *run = tcase_create("driver runs");
+    tcase_add_test(run, test_runs);
+    tcase_add_test(run, test_many_threads);
+    tcase_add_test(run, test_defaults);
+    tcase_add_test(run, test_done_close_drain);
+    tcase_add_test(run, test_waits_forced);
+    tcase_set_timeout(run, 60);
+    suite_add_tcase(s, run);
+
+    TCase *err = tcase_create("driver errors");
+    tcase_add_test(err, test_arguments);
+    tcase_add_test(err, test_produce_error_blocked_producers);
+    tcase_add_test(err, test_produce_error_blocked_consumers);
+    tcase_add_test(err, test_consume_error);
+    tcase_add_test(err, test_error_without_dispose);
+    tcase_add_test(err, test_external_close);
+    tcase_add_test(err, test_produce_too_many);
+    tcase_add_test(err, test_create_failure);
+    tcase_set_timeout(err, 60);
+    suite_add_tcase(s, err);
+
+    TCase *fib = tcase_create("fibonacci");
+    tcase_add_test(fib, test_fib_numbers);
+    tcase_add_test(fib, test_fib_big_numbers);
+    tcase_add_test(fib, test_fib_unordered);
+    tcase_add_test(fib, test_fib_ordered);
+    tcase_add_test(fib, test_fib_refused);
+    tcase_add_test(fib, test_fib_error);
+    tcase_add_test(fib, test_fib_big_pipeline);
+    tcase_set_timeout(fib, 60);
+    suite_add_tcase(s, fib);
+    return s;
+}

@@ -1,0 +1,407 @@
+/*
+ * pcq-fib — the Fibonacci pipeline on pcq: generator threads push the terms
+ * through a bounded queue to consumer threads, which print them.
+ *
+ * The pipeline itself lives in src/fib.c (on pcq_run() from libpcq); this
+ * file is the command line: options, output, the summary, the trace and the
+ * progress bar. Run `pcq-fib --help` for the options.
+ *
+ * Output goes through stdio from one thread at a time: fib.c serialises
+ * on_term and on_trace under its lock, and the progress bar thread writes
+ * under `tool.mu`, which on_term also takes (always after fib.c's lock).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fib.h"
+
+#define EXIT_USAGE 2
+
+/* A pthread call that cannot fail unless the program is broken. */
+#define CHECK(call)                                                        \
+    do {                                                                   \
+        int check_rc_ = (call);                                            \
+        if (check_rc_ != 0) {                                              \
+            fprintf(stderr, "pcq-fib: %s failed: %s\n", #call,              \
+                    strerror(check_rc_));                                  \
+            abort();                                                       \
+        }                                                                  \
+    } while (0)
+
+static const char *prog = "pcq-fib";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: %s [OPTION]...\n"
+        "Generate Fibonacci numbers in producer threads and print them from\n"
+        "consumer threads, through a bounded pcq queue.\n"
+        "\n"
+        "What to generate:\n"
+        "  -n, --count N         the first N terms, F(0)..F(N-1) (default 94:\n"
+        "                        every term that fits 64 bits)\n"
+        "      --below N         every term below N, like a generator yielding\n"
+        "                        a while a < N (instead of --count)\n"
+        "      --big             arbitrary precision (GMP): each term is a heap\n"
+        "                        number whose ownership passes through the queue\n"
+        "                        to the consumer, who frees it. Without --big the\n"
+        "                        terms are exact 64-bit numbers and F(93) =\n"
+        "                        12200160415121876738 is the last: asking for\n"
+        "                        more is an error, never a wrapped number.\n"
+        "\n"
+        "The pipeline:\n"
+        "      --producers P     generator threads (default 1, at most 1024); each\n"
+        "                        computes every P-th term directly (fast doubling)\n"
+        "      --consumers C     consumer threads (default 1, at most 1024)\n"
+        "      --capacity K      queue capacity in terms (default 16)\n"
+        "      --batch B         terms per push and per pop (default 1)\n"
+        "      --ordered         print in index order however many threads run:\n"
+        "                        consumers restore the order in a bounded reorder\n"
+        "                        window, and generators never run further ahead\n"
+        "                        of the next term due out than the window\n"
+        "      --window W        with --ordered: the window in terms (default\n"
+        "                        2 * (K + (P + C) * B)); memory for terms in\n"
+        "                        flight is bounded by W\n"
+        "      --produce-delay MS  simulated work per term produced, in ms\n"
+        "      --consume-delay MS  simulated work per term consumed, in ms\n"
+        "\n"
+        "Output:\n"
+        "  A line per term, \"F(12) = 144\" (in the order consumed unless\n"
+        "  --ordered), then a summary line: terms, checksum, time, throughput,\n"
+        "  waits. The checksum is the sum of the terms (mod 2^64 without --big;\n"
+        "  the sum of F(0)..F(n) is F(n+2) - 1).\n"
+        "      --quiet           the summary line only\n"
+        "      --trace           on stderr, every hand-off with a timestamp: which\n"
+        "                        thread pushed or got which term, and when it had\n"
+        "                        to wait (\"P0: waiting for room\", \"C1: got\n"
+        "                        F(12) = 144\")\n"
+        "  A progress bar is drawn on stderr when the run lasts over a second\n"
+        "  and stderr is a terminal (not with --trace).\n"
+        "  -h, --help            this help\n"
+        "\n"
+        "Exit status: 0 on success, 1 when the run failed (e.g. a write error),\n"
+        "2 for a bad option.\n",
+        prog);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+static _Noreturn void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#endif
+
+static _Noreturn void bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+    exit(EXIT_USAGE);
+}
+
+/* A decimal number in lo..hi, or a usage error naming the option. */
+static uint64_t number(const char *opt, const char *s, uint64_t lo, uint64_t hi)
+{
+    uint64_t v = 0;
+    bool ok = *s != '\0';
+    for (const char *c = s; ok && *c != '\0'; c++) {
+        unsigned d = (unsigned)(*c - '0');
+        if (*c < '0' || *c > '9' || v > (UINT64_MAX - d) / 10)
+            ok = false;
+        else
+            v = v * 10 + d;
+    }
+    if (!ok || v < lo || v > hi)
+        bad_usage("%s: expected a whole number from %" PRIu64 " to %" PRIu64 ", got '%s'",
+                  opt, lo, hi, s);
+    return v;
+}
+
+struct options {
+    uint64_t count;
+    bool count_set;
+    const char *below;
+    unsigned producers, consumers;
+    size_t capacity, batch, window;
+    bool ordered, big, trace, quiet;
+    unsigned produce_delay, consume_delay;
+};
+
+enum {
+    OPT_BELOW = 256,
+    OPT_PRODUCERS,
+    OPT_CONSUMERS,
+    OPT_CAPACITY,
+    OPT_BATCH,
+    OPT_WINDOW,
+    OPT_ORDERED,
+    OPT_BIG,
+    OPT_PRODUCE_DELAY,
+    OPT_CONSUME_DELAY,
+    OPT_TRACE,
+    OPT_QUIET,
+};
+
+static void parse(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        {"count", required_argument, NULL, 'n'},
+        {"below", required_argument, NULL, OPT_BELOW},
+        {"producers", required_argument, NULL, OPT_PRODUCERS},
+        {"consumers", required_argument, NULL, OPT_CONSUMERS},
+        {"capacity", required_argument, NULL, OPT_CAPACITY},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"window", required_argument, NULL, OPT_WINDOW},
+        {"ordered", no_argument, NULL, OPT_ORDERED},
+        {"big", no_argument, NULL, OPT_BIG},
+        {"produce-delay", required_argument, NULL, OPT_PRODUCE_DELAY},
+        {"consume-delay", required_argument, NULL, OPT_CONSUME_DELAY},
+        {"trace", no_argument, NULL, OPT_TRACE},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct options){.count = FIB_MAX_U64_INDEX + 1, .producers = 1, .consumers = 1,
+                          .capacity = 16, .batch = 1};
+    opterr = 0; /* our own messages */
+    int c;
+    while ((c = getopt_long(argc, argv, ":n:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            o->count = number("--count", optarg, 0, UINT64_MAX);
+            o->count_set = true;
+            break;
+        case OPT_BELOW: o->below = optarg; break;
+        case OPT_PRODUCERS: o->producers = (unsigned)number("--producers", optarg, 1, 1024); break;
+        case OPT_CONSUMERS: o->consumers = (unsigned)number("--consumers", optarg, 1, 1024); break;
+        case OPT_CAPACITY: o->capacity = number("--capacity", optarg, 1, 1u << 24); break;
+        case OPT_BATCH: o->batch = number("--batch", optarg, 1, 1u << 16); break;
+        case OPT_WINDOW: o->window = number("--window", optarg, 1, 1u << 24); break;
+        case OPT_ORDERED: o->ordered = true; break;
+        case OPT_BIG: o->big = true; break;
+        case OPT_PRODUCE_DELAY:
+            o->produce_delay = (unsigned)number("--produce-delay", optarg, 0, 60000);
+            break;
+        case OPT_CONSUME_DELAY:
+            o->consume_delay = (unsigned)number("--consume-delay", optarg, 0, 60000);
+            break;
+        case OPT_TRACE: o->trace = true; break;
+        case OPT_QUIET: o->quiet = true; break;
+        case 'h':
+            usage(stdout);
+            exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+        case ':': bad_usage("option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (optopt != 0)
+                bad_usage("unknown option '-%c'", optopt);
+            bad_usage("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        bad_usage("unexpected argument '%s'", argv[optind]);
+    if (o->below != NULL && o->count_set)
+        bad_usage("--count and --below exclude each other");
+    if (o->window != 0 && !o->ordered)
+        bad_usage("--window only makes sense with --ordered");
+    if (o->big && !fib_have_big())
+        bad_usage("--big needs GMP, and this pcq-fib was built without it "
+                  "(install libgmp-dev and rebuild)");
+    if (o->below != NULL) {
+        int rc = fib_count_below(o->below, o->big, &o->count);
+        if (rc == EINVAL)
+            bad_usage("--below: expected a whole number, got '%s'", o->below);
+        if (rc == EOVERFLOW)
+            bad_usage("--below %s: the terms below it go past F(93) = "
+                      "12200160415121876738, the last that fits 64 bits; use --big",
+                      o->below);
+    }
+    if (!o->big && o->count > FIB_MAX_U64_INDEX + 1)
+        bad_usage("--count %" PRIu64 " asks for F(0)..F(%" PRIu64 "), but F(94) and beyond "
+                  "do not fit 64 bits (F(93) = 12200160415121876738 is the last); "
+                  "use --big, or --count 94 at most",
+                  o->count, o->count - 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Output and the progress bar                                        */
+/* ------------------------------------------------------------------ */
+
+struct tool {
+    bool quiet, big;
+    bool progress;         /* immutable: a progress thread runs */
+    uint64_t total;        /* immutable: terms expected */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* the progress thread waits here (timed) */
+    uint64_t delivered;    /* mu */
+    bool finished;         /* mu: the run is over */
+    bool bar_shown;        /* mu: the bar is on screen now */
+};
+
+static int on_term(void *arg, unsigned consumer, const fib_term_t *t)
+{
+    struct tool *tl = arg;
+    (void)consumer;
+    if (tl->progress) {
+        CHECK(pthread_mutex_lock(&tl->mu));
+        tl->delivered++;
+        if (tl->bar_shown && !tl->quiet) { /* make room for the line */
+            fputs("\r\033[K", stderr);
+            tl->bar_shown = false;
+        }
+        CHECK(pthread_mutex_unlock(&tl->mu));
+    }
+    return tl->quiet ? 0 : fib_term_print(stdout, t, tl->big);
+}
+
+static void on_trace(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "%s\n", line);
+}
+
+/* Draw the bar; caller holds tl->mu. */
+static void draw_bar(struct tool *tl)
+{
+    enum { WIDTH = 40 };
+    uint64_t total = tl->total > 0 ? tl->total : 1;
+    unsigned fill = (unsigned)(tl->delivered * WIDTH / total);
+    char bar[WIDTH + 1];
+    for (unsigned i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = '\0';
+    fprintf(stderr, "\r[%s] %3u%% %" PRIu64 "/%" PRIu64 " terms", bar,
+            (unsigned)(tl->delivered * 100 / total), tl->delivered, tl->total);
+    fflush(stderr);
+    tl->bar_shown = true;
+}
+
+static struct timespec after_ms(long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* Wait for the end of the run until `deadline`; caller holds tl->mu. */
+static void wait_until(struct tool *tl, const struct timespec *deadline)
+{
+    while (!tl->finished) {
+        int rc = pthread_cond_timedwait(&tl->cv, &tl->mu, deadline);
+        if (rc == ETIMEDOUT)
+            break;
+        CHECK(rc);
+    }
+}
+
+/* The progress thread: silent for the first second, then a redraw every
+ * 100 ms until the run is over. The timed waits pace the display only. */
+static void *progress_main(void *arg)
+{
+    struct tool *tl = arg;
+    CHECK(pthread_mutex_lock(&tl->mu));
+    struct timespec first = after_ms(1000);
+    wait_until(tl, &first);
+    while (!tl->finished) {
+        draw_bar(tl);
+        struct timespec next = after_ms(100);
+        wait_until(tl, &next);
+    }
+    if (tl->bar_shown)
+        fputs("\r\033[K", stderr);
+    CHECK(pthread_mutex_unlock(&tl->mu));
+    return NULL;
+}
+
+static void summary(const struct options *o, const fib_result_t *r)
+{
+    double rate = r->seconds > 0 ? (double)r->terms / r->seconds : 0;
+    printf("summary: %" PRIu64 " terms", r->terms);
+    if (r->terms > 0)
+        printf(" F(0)..F(%" PRIu64 ")", r->terms - 1);
+    printf(", checksum %s (%s), %.6f s, %.0f terms/s, waits: producers %" PRIu64
+           ", consumers %" PRIu64 "; %u producer%s, %u consumer%s, capacity %zu, batch %zu",
+           r->checksum_str != NULL ? r->checksum_str : "?",
+           o->big ? "exact sum" : "sum mod 2^64", r->seconds, rate, r->run.push_waits,
+           r->run.pop_waits, o->producers, o->producers == 1 ? "" : "s", o->consumers,
+           o->consumers == 1 ? "" : "s", o->capacity, o->batch);
+    if (o->ordered)
+        printf(", ordered (window %zu, peak %zu)", r->window, r->ahead_peak);
+    printf("%s\n", o->big ? ", big" : "");
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    parse(argc, argv, &o);
+
+    struct tool tl = {.quiet = o.quiet, .big = o.big, .total = o.count};
+    tl.progress = !o.trace && isatty(STDERR_FILENO);
+    pthread_condattr_t ca;
+    if (pthread_mutex_init(&tl.mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&tl.cv, &ca) != 0) {
+        fprintf(stderr, "%s: cannot set up: out of resources\n", prog);
+        return EXIT_FAILURE;
+    }
+    CHECK(pthread_condattr_destroy(&ca));
+    pthread_t bar;
+    if (tl.progress && pthread_create(&bar, NULL, progress_main, &tl) != 0)
+        tl.progress = false; /* no bar then; the run does not need it */
+
+    fib_config_t cfg = {
+        .count = o.count,
+        .producers = o.producers,
+        .consumers = o.consumers,
+        .capacity = o.capacity,
+        .batch = o.batch,
+        .window = o.window,
+        .ordered = o.ordered,
+        .big = o.big,
+        .produce_delay_ms = o.produce_delay,
+        .consume_delay_ms = o.consume_delay,
+        .on_term = on_term,
+        .on_trace = o.trace ? on_trace : NULL,
+        .arg = &tl,
+    };
+    fib_result_t res;
+    int rc = fib_run(&cfg, &res);
+
+    if (tl.progress) {
+        CHECK(pthread_mutex_lock(&tl.mu));
+        tl.finished = true;
+        CHECK(pthread_cond_signal(&tl.cv));
+        CHECK(pthread_mutex_unlock(&tl.mu));
+        CHECK(pthread_join(bar, NULL));
+    }
+    CHECK(pthread_cond_destroy(&tl.cv));
+    CHECK(pthread_mutex_destroy(&tl.mu));
+
+    int status = EXIT_SUCCESS;
+    if (rc != 0) {
+        fprintf(stderr, "%s: the run failed after %" PRIu64 " of %" PRIu64 " terms: %s\n",
+                prog, res.terms, o.count, strerror(rc));
+        status = EXIT_FAILURE;
+    } else {
+        summary(&o, &res);
+    }
+    fib_result_free(&res);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: writing the output: %s\n", prog, strerror(errno));
+        status = EXIT_FAILURE;
+    }
+    return status;
+}
