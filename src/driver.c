@@ -70,14 +70,6 @@ static void atomic_for_valgrind(void *addr, size_t size, bool on)
 #endif
 }
 
-/* A pthread call failing where it never legally can is a bug: abort. */
-#define DRV_CHECK(call)                                                    \
-    do {                                                                   \
-        int drv_rc_ = (call);                                              \
-        if (drv_rc_ != 0)                                                  \
-            pcq__die(#call, drv_rc_, __FILE__, __LINE__);                  \
-    } while (0)
-
 /* The first version of pcq_driver_t ends with consumer_stats. */
 #define DRIVER_V1_SIZE                                                     \
     (offsetof(pcq_driver_t, consumer_stats) + sizeof(pcq_thread_stats_t *))
@@ -113,8 +105,8 @@ struct run {
     atomic_bool stop; /* atomic: raised (under mu) on the first error */
 };
 
-static void run_lock(struct run *r) { DRV_CHECK(pthread_mutex_lock(&r->mu)); }
-static void run_unlock(struct run *r) { DRV_CHECK(pthread_mutex_unlock(&r->mu)); }
+static void run_lock(struct run *r) { PCQ_CHECK(pthread_mutex_lock(&r->mu)); }
+static void run_unlock(struct run *r) { PCQ_CHECK(pthread_mutex_unlock(&r->mu)); }
 
 static bool stopped(struct run *r)
 {
@@ -417,7 +409,7 @@ static int run_threads(struct run *r, struct worker *w, pcq_run_result_t *res)
 
     for (size_t i = 0; i < np + nc; i++)
         if (w[i].started)
-            DRV_CHECK(pthread_join(w[i].tid, NULL));
+            PCQ_CHECK(pthread_join(w[i].tid, NULL));
 
     /* Every driver thread has been joined: the joins order their writes
      * before the reads below, and no lock is needed any more. */
@@ -454,7 +446,7 @@ int pcq_run(const pcq_driver_t *d, pcq_run_result_t *result)
      * joined before the frame goes away, and cancellation is held back so
      * that it cannot go away early. */
     int cancel_state;
-    DRV_CHECK(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
+    PCQ_CHECK(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
     struct run r;
     memset(&r, 0, sizeof r);
     struct worker *w = NULL;
@@ -476,7 +468,7 @@ int pcq_run(const pcq_driver_t *d, pcq_run_result_t *result)
             atomic_for_valgrind(&r.stop, sizeof r.stop, true);
             rc = run_threads(&r, w, res);
             atomic_for_valgrind(&r.stop, sizeof r.stop, false);
-            DRV_CHECK(pthread_mutex_destroy(&r.mu));
+            PCQ_CHECK(pthread_mutex_destroy(&r.mu));
         } else {
             pcq_close(r.d.queue); /* the promise: closed on return */
         }
@@ -487,6 +479,6 @@ int pcq_run(const pcq_driver_t *d, pcq_run_result_t *result)
         free(w);
     }
     res->error = rc;
-    DRV_CHECK(pthread_setcancelstate(cancel_state, NULL));
+    PCQ_CHECK(pthread_setcancelstate(cancel_state, NULL));
     return rc;
 }

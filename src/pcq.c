@@ -62,14 +62,6 @@
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
 
-/* A pthread call failing where it never legally can is a bug: abort. */
-#define PCQ_CHECK(call)                                                    \
-    do {                                                                   \
-        int pcq_rc_ = (call);                                              \
-        if (pcq_rc_ != 0)                                                  \
-            pcq__die(#call, pcq_rc_, __FILE__, __LINE__);                  \
-    } while (0)
-
 void pcq__die(const char *what, int rc, const char *file, int line)
 {
     fprintf(stderr, "pcq: %s failed: %s (%s:%d)\n", what, strerror(rc), file, line);

@@ -66,4 +66,12 @@ PCQ_HIDDEN bool pcq__valid(const pcq_t *q);
 /* Report a pthread call failing where it never legally can, and abort. */
 PCQ_HIDDEN _Noreturn void pcq__die(const char *what, int rc, const char *file, int line);
 
+/* A pthread call failing where it never legally can is a bug: abort. */
+#define PCQ_CHECK(call)                                                    \
+    do {                                                                   \
+        int pcq_rc_ = (call);                                              \
+        if (pcq_rc_ != 0)                                                  \
+            pcq__die(#call, pcq_rc_, __FILE__, __LINE__);                  \
+    } while (0)
+
 #endif /* PCQ_INTERNAL_H */
