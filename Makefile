@@ -209,9 +209,11 @@ race-selftest: $(RACE)/fixture-plain $(RACE)/fixture-tsan $(RACE)/fixture-asan
 # Spin model of the wait/signal protocol (src/pcq.pml)
 # ---------------------------------------------------------------------------
 # tests/model.sh: the protocol must pass (2x2 capacity 2 with batches and
-# spurious wake-ups, a racing close, capacity 1, 3x3) and the broken variants
-# CLOSE_SIGNAL, IF_WAIT, ONE_CV must be caught. Spin and pan run in
-# build/model/<run>/; a truncated search (depth too small) fails.
+# spurious wake-ups, a racing close, capacity 1, a cancelled waiter,
+# consumers with a quota, 3x3) and the broken variants CLOSE_SIGNAL, IF_WAIT,
+# ONE_CV, NO_PENDING_RESET, NO_CANCEL_BATON, NO_BATON must be caught. Spin
+# and pan run in build/model/<run>/; a truncated search (depth too small)
+# fails.
 model:
 	@CC="$(CC)" MODEL_DIR="$(abspath $(B))/model" sh tests/model.sh
 

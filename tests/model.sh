@@ -11,9 +11,10 @@
 #  - any run that prints "max search depth too small" (a truncated search
 #    could miss an error) or no "errors:" line at all fails the target.
 #
-# Environment: MODEL_DIR (build/model), CC (cc), PAN_CFLAGS (-O0: for these
-# sizes compiling pan dominates, and -O0 compiles fastest), MODEL_DEPTH
-# (10000; the deepest run reaches ~610), MODEL_HASH (22: 2^22 slots).
+# Environment: MODEL_DIR (build/model), CC (cc), PAN_CFLAGS (-O0: at these
+# sizes -O0 compiles fastest and pan's search still takes at most a few
+# seconds), MODEL_DEPTH (10000; the deepest run reaches ~500), MODEL_HASH
+# (22: 2^22 slots).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -133,27 +134,42 @@ if [ -z "$mirrors" ]; then
 fi
 if git -C "$root" rev-parse --verify -q "$mirrors^{commit}" >/dev/null 2>&1; then
     if ! git -C "$root" diff --quiet "$mirrors" -- src/pcq.c; then
-        echo "model: note: src/pcq.c has changed since $mirrors: if xfer(), wake(),"
-        echo "model:       sleep_once() or pcq_close() changed, update src/pcq.pml and its hash"
+        echo "model: note: src/pcq.c has changed since $mirrors: if one(), many(),"
+        echo "model:       xfer_locked(), after_move(), wake_one(), back_from_wait(),"
+        echo "model:       wait_cancelled(), sleep_once(), spin() or pcq_close() changed,"
+        echo "model:       update src/pcq.pml and its hash"
     fi
 fi
 
 # The correct protocol: 2 producers x 2 consumers x capacity 2, batches of
 # up to 2, up to 2 spurious wake-ups; the closer joins the producers, or
-# races them; capacity 1; then 3 x 3 (single-element calls).
+# races them; capacity 1; a thread cancelled in its wait; consumers with a
+# quota; then 3 x 3 (one value per producer, single-element calls: 3
+# sleepers on a side).
 run ok-2x2-cap2 pass
 run ok-2x2-cap2-close-race pass -DCLOSE_RACE
 run ok-2x2-cap1 pass -DCAP=1
-run ok-3x3-cap2 pass -DNP=3 -DNC=3 -DBATCH=1
+run ok-2x2-cap2-cancel pass -DCANCEL
+run ok-2x2-cap2-quota pass -DQUOTA
+run ok-3x3-cap2 pass -DNP=3 -DNC=3 -DNV=1 -DBATCH=1
 
-# The broken variants, each against a configuration the correct model passes.
+# The broken variants, each against a configuration the correct model
+# passes. NO_PENDING_RESET breaks the model's pending <= waiters at its
+# first wake-up (pcq__valid's pending <= 1 does not see it); without that
+# check (NO_VALID_PENDING) the same bug is the hang it causes. NO_BATON
+# hangs only consumers that stop before EPIPE (QUOTA); with consumers that
+# drain, a baton not passed is only late.
 run CLOSE_SIGNAL "invalid end state" -DCLOSE_SIGNAL
-run IF_WAIT "assertion violated" -DIF_WAIT
-run ONE_CV "invalid end state" -DONE_CV -DCAP=1
-run ONE_CV-3x3-cap2 "invalid end state" -DONE_CV -DNP=3 -DNC=3 -DBATCH=1
+run IF_WAIT "assertion violated (count>=k)" -DIF_WAIT
+run ONE_CV "invalid end state" -DONE_CV
+run NO_PENDING_RESET "assertion violated ((pending" -DNO_PENDING_RESET
+run NO_PENDING_RESET-hang "invalid end state" -DNO_PENDING_RESET -DNO_VALID_PENDING
+run NO_CANCEL_BATON "invalid end state" -DNO_CANCEL_BATON -DCANCEL
+run NO_BATON "invalid end state" -DNO_BATON -DQUOTA
 
 if [ "$failed" -ne 0 ]; then
     echo "model: FAILED"
     exit 1
 fi
-echo "model: the protocol passes; CLOSE_SIGNAL, IF_WAIT and ONE_CV are caught"
+echo "model: the protocol passes; CLOSE_SIGNAL, IF_WAIT, ONE_CV, NO_PENDING_RESET,"
+echo "model: NO_CANCEL_BATON and NO_BATON are caught"
