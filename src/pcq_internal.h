@@ -28,25 +28,24 @@ enum pcq_dir { PCQ_PUSH = 0, PCQ_POP = 1 };
  * field is guarded by `mu`. Nothing else is read or written outside `mu`,
  * so the race detectors see only a mutex and two condition variables.
  *
- * Layout (x86-64 glibc; measured, see src/pcq.c): every call takes the
- * lock and touches line 0 (the mutex and the ring's indices) and line 1
- * (the per-side counters), and nothing else unless it must sleep: the
- * condition variables and the wait statistics live on later lines. With
- * the fields spread over four lines, a push or pop under contention missed
- * the cache on each of them.
+ * Layout (x86-64 glibc; measured, see src/pcq.c): a push or pop that need
+ * not wait writes only line 0 (the mutex, head, count, popped) and its
+ * slot, and reads line 1 (immutable sizes and the per-side wait state,
+ * written only by calls that wait). The condition variables and the wait
+ * statistics live on later lines. With the fields spread over four lines,
+ * a push or pop under contention missed the cache on each of them.
  */
 struct pcq {
-    /* line 0: the lock and the ring */
+    /* line 0: the lock and everything a push or pop writes */
     pthread_mutex_t mu;
-    size_t head;  /* mu: next slot to pop, 0..cap-1 */
-    size_t tail;  /* mu: next slot to push, 0..cap-1 */
-    size_t count; /* mu: elements in the ring */
+    size_t head;     /* mu: next slot to pop, 0..cap-1 */
+    size_t count;    /* mu: elements in the ring; next push at head + count */
+    uint64_t popped; /* mu: elements popped so far (pushed = popped + count) */
 
-    /* line 1: read or written by every call */
+    /* line 1: read by every call, written only by calls that wait */
     alignas(PCQ_CACHE_LINE) size_t cap; /* immutable: capacity in elements */
     size_t esz;                         /* immutable: element size in bytes */
-    uint64_t moved[2];                  /* mu: elements pushed [PCQ_PUSH] / popped [PCQ_POP] */
-    size_t high_water;                  /* mu: largest count seen */
+    size_t high_water;                  /* mu: largest count seen (rarely written) */
     unsigned waiters[2];                /* mu: threads of each side inside a wait */
     unsigned spin_ns[2];                /* mu: adaptive spin budget of each side */
     unsigned char pending[2];           /* mu: a signal to that side is on its way (0/1) */
