@@ -48,6 +48,9 @@ struct pcq {
     size_t high_water;                  /* mu: largest count seen (rarely written) */
     unsigned waiters[2];                /* mu: threads of each side inside a wait */
     unsigned spin_ns[2];                /* mu: adaptive spin budget of each side */
+    unsigned learn_ban[2];              /* mu: sleeps to go before learning again */
+    unsigned char learn_shift[2];       /* mu: log2 of the next ban */
+    bool learned[2];                    /* mu: spin_ns was raised by learning, unproven */
     unsigned char pending[2];           /* mu: a signal to that side is on its way (0/1) */
     bool closed;                        /* mu: pcq_close() was called */
 
