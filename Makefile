@@ -265,13 +265,14 @@ test-tools: $(B)/pcq-fib
 #                     issue 6's target lines below it, bench/results/latest.csv
 #   make bench-full   the whole matrix (hours): bench/results/full.csv
 #   make bench-plot   PNG plots of BENCH_CSV (default the latest) in build/bench/plots/
+#   make bench-readme the README's table (Markdown) from BENCH_CSV
 #   make bench-deps   install the peer queues' Debian packages and gnuplot
 #   make test-bench   the harness must catch a planted loss; a small pcq run must pass
 #   bench/pcq-bench --help   any single configuration
 # Peers are found at build time (bench/detect.sh): a missing one is skipped
 # with a note. The binary links libpcq.a and wraps the allocator
 # (bench/alloc_count.c) to count allocations in pcq's push/pop loops.
-.PHONY: bench-build bench bench-full bench-plot bench-deps bench-detect
+.PHONY: bench-build bench bench-full bench-plot bench-readme bench-deps bench-detect
 BB          := $(B)/bench
 BENCH_CSV   ?= bench/results/latest.csv
 BENCH_ARGS  ?=
@@ -309,6 +310,10 @@ bench-full: bench-build
 
 bench-plot:
 	sh bench/plot.sh $(BENCH_CSV) $(BB)/plots
+
+# The README's benchmark table, in Markdown, from BENCH_CSV.
+bench-readme:
+	@sh bench/readme-table.sh $(BENCH_CSV)
 
 bench-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

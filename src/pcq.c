@@ -325,8 +325,13 @@ static uint64_t mono_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Spin budget per side, in nanoseconds, and pauses between two polls. */
-enum { SPIN_MIN_NS = 1000, SPIN_MAX_NS = 50000, SPIN_PAUSES = 4 };
+/* Spin budget per side, in nanoseconds; pauses between two polls of the
+ * lock: 4 at first, doubling up to 128. Each poll takes the lock's cache
+ * line from the thread that is about to make room or an element; polling
+ * at a steady 4 pauses (100 ns here) slowed that thread down (1x1 to 8x8,
+ * capacity 64 and 4096, same run: backing off raised throughput by 20 to
+ * 50 %, and ping-pong p50 from 0.3 to 0.5 us, p99 0.5 to 1.1 us). */
+enum { SPIN_MIN_NS = 1000, SPIN_MAX_NS = 50000, SPIN_PAUSES = 4, SPIN_PAUSES_MAX = 128 };
 
 static inline unsigned clamp_spin(uint64_t ns)
 {
@@ -348,9 +353,12 @@ static void spin(pcq_t *q, enum pcq_dir dir)
     bool ok = false;
     unlock(q);
     const uint64_t end = mono_ns() + budget;
+    int pauses = SPIN_PAUSES;
     do {
-        for (int p = 0; p < SPIN_PAUSES; p++)
+        for (int p = 0; p < pauses; p++)
             cpu_relax();
+        if (pauses < SPIN_PAUSES_MAX)
+            pauses *= 2;
         if (pthread_mutex_trylock(&q->mu) == 0) {
             ok = can_go(q, dir);
             if (!ok)
