@@ -80,7 +80,7 @@ for cap in $(awk '$5 == 1 && $6 == 8 {print $4}' "$work/tp" | sort -n | uniq); d
     known='$2 "x" $3 == "1x1" || $2 "x" $3 == "2x2" || $2 "x" $3 == "4x4" || $2 "x" $3 == "1x4" || $2 "x" $3 == "4x1" || $2 "x" $3 == "8x8"'
     if series "threads-cap$cap" "\$4 == $cap && \$5 == 1 && \$6 == 8 && ($known)" "$pcx"; then
         draw "threads-cap$cap" "Throughput against producers x consumers: capacity $cap, single-element calls, 8-byte elements" \
-            'producers x consumers' "$tics"
+            'producers x consumers' "$tics; set logscale y 10"
     fi
 done
 for pc in $pcs; do
