@@ -38,9 +38,11 @@
  * popped, and its slot. Invariant (pcq__valid): count <= cap, head < cap.
  * A batch crosses the end of the ring in at most two memcpy calls.
  *
- * Every call goes through one engine, xfer_locked(), parameterised by direction
+ * One engine, xfer_locked(), serves every call, parameterised by direction
  * (push/pop), by how much it must move (all of n, or at least one), and by
- * how it may wait (never, until a deadline, or indefinitely).
+ * how it may wait (never, until a deadline, or indefinitely). A single-
+ * element call that can proceed at once takes a fast path in one() that
+ * does what the engine's first pass would.
  *
  * Cancellation: the only cancellation points are the condition waits. Each
  * wait runs under a cleanup handler that drops the waiter count, passes on
