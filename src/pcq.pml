@@ -1,7 +1,7 @@
 /*
  * pcq.pml — a Spin model of pcq's wait/signal protocol.
  *
- * This model mirrors src/pcq.c at 3e39471
+ * This model mirrors src/pcq.c at 47c4ffc
  * (`git log -1 --format=%h -- src/pcq.c`). When one(), many(),
  * xfer_locked(), after_move(), wake_one(), back_from_wait(),
  * wait_cancelled(), sleep_once(), spin() or pcq_close() change, change the
