@@ -16,35 +16,6 @@
 
 #define VG_REASON "Valgrind does not model a thread cancelled in pthread_cond_wait"
 
-enum { POP, POP_FOR, POP_UNTIL, POP_MANY, PUSH, PUSH_FOR, PUSH_UNTIL, PUSH_MANY, KINDS };
-
-struct call {
-    pcq_t *q;
-    int kind;
-    uint64_t buf[8];
-    size_t n;
-    size_t moved;
-};
-
-static void *call_thread(void *arg)
-{
-    struct call *c = arg;
-    struct timespec d = deadline_ms(600000);
-    const uint64_t forever = 600ull * 1000000000ull;
-    int rc;
-    switch (c->kind) {
-    case POP: rc = pcq_pop(c->q, c->buf); break;
-    case POP_FOR: rc = pcq_pop_for(c->q, c->buf, forever); break;
-    case POP_UNTIL: rc = pcq_pop_until(c->q, c->buf, &d); break;
-    case POP_MANY: rc = pcq_pop_many(c->q, c->buf, c->n, &c->moved); break;
-    case PUSH: rc = pcq_push(c->q, c->buf); break;
-    case PUSH_FOR: rc = pcq_push_for(c->q, c->buf, forever); break;
-    case PUSH_UNTIL: rc = pcq_push_until(c->q, c->buf, &d); break;
-    default: rc = pcq_push_many(c->q, c->buf, c->n, &c->moved); break;
-    }
-    return (void *)(intptr_t)rc;
-}
-
 /* Cancel one thread blocked in call `_i`; then the queue works, with
  * another blocked thread of the same side still woken by the other side. */
 START_TEST(cancel_blocked_call)

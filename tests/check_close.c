@@ -86,34 +86,6 @@ START_TEST(pop_drains_then_epipe)
 }
 END_TEST
 
-struct call {
-    pcq_t *q;
-    int kind;
-    uint64_t buf[4];
-    size_t moved;
-    int rc;
-};
-
-enum { POP, POP_FOR, POP_UNTIL, POP_MANY, PUSH, PUSH_FOR, PUSH_UNTIL, PUSH_MANY, KINDS };
-
-static void *call_thread(void *arg)
-{
-    struct call *c = arg;
-    struct timespec d = deadline_ms(600000);
-    const uint64_t forever = 600ull * 1000000000ull;
-    switch (c->kind) {
-    case POP: c->rc = pcq_pop(c->q, c->buf); break;
-    case POP_FOR: c->rc = pcq_pop_for(c->q, c->buf, forever); break;
-    case POP_UNTIL: c->rc = pcq_pop_until(c->q, c->buf, &d); break;
-    case POP_MANY: c->rc = pcq_pop_many(c->q, c->buf, 4, &c->moved); break;
-    case PUSH: c->rc = pcq_push(c->q, c->buf); break;
-    case PUSH_FOR: c->rc = pcq_push_for(c->q, c->buf, forever); break;
-    case PUSH_UNTIL: c->rc = pcq_push_until(c->q, c->buf, &d); break;
-    default: c->rc = pcq_push_many(c->q, c->buf, 4, &c->moved); break;
-    }
-    return NULL;
-}
-
 /* Close wakes every blocked consumer, of every kind: all return EPIPE. */
 START_TEST(close_wakes_blocked_consumers)
 {
@@ -124,7 +96,7 @@ START_TEST(close_wakes_blocked_consumers)
     int n = 0;
     for (int rep = 0; rep < 2; rep++)
         for (int k = POP; k <= POP_MANY; k++, n++) {
-            c[n] = (struct call){.q = q, .kind = k, .rc = -1, .moved = 99};
+            c[n] = (struct call){.q = q, .kind = k, .rc = -1, .moved = 99, .n = 4};
             start(&t[n], call_thread, &c[n]);
         }
     await_pop_waits(q, (uint64_t)n); /* all asleep */
@@ -152,7 +124,7 @@ START_TEST(close_wakes_blocked_producers)
     int n = 0;
     for (int rep = 0; rep < 2; rep++)
         for (int k = PUSH; k <= PUSH_MANY; k++, n++) {
-            c[n] = (struct call){.q = q, .kind = k, .rc = -1, .moved = 99, .buf = {2, 3, 4, 5}};
+            c[n] = (struct call){.q = q, .kind = k, .rc = -1, .moved = 99, .n = 4, .buf = {2, 3, 4, 5}};
             start(&t[n], call_thread, &c[n]);
         }
     await_push_waits(q, (uint64_t)n);

@@ -93,6 +93,26 @@ void await_pop_waits(const pcq_t *q, uint64_t n)
         sched_yield();
 }
 
+void *call_thread(void *arg)
+{
+    struct call *c = arg;
+    struct timespec d = deadline_ms(600000);
+    const uint64_t forever = 600ull * 1000000000ull;
+    int rc;
+    switch (c->kind) {
+    case POP: rc = pcq_pop(c->q, c->buf); break;
+    case POP_FOR: rc = pcq_pop_for(c->q, c->buf, forever); break;
+    case POP_UNTIL: rc = pcq_pop_until(c->q, c->buf, &d); break;
+    case POP_MANY: rc = pcq_pop_many(c->q, c->buf, c->n, &c->moved); break;
+    case PUSH: rc = pcq_push(c->q, c->buf); break;
+    case PUSH_FOR: rc = pcq_push_for(c->q, c->buf, forever); break;
+    case PUSH_UNTIL: rc = pcq_push_until(c->q, c->buf, &d); break;
+    default: rc = pcq_push_many(c->q, c->buf, c->n, &c->moved); break;
+    }
+    c->rc = rc;
+    return (void *)(intptr_t)rc;
+}
+
 /* ---- the wrapped allocator (linked with -Wl,--wrap=aligned_alloc) ---- */
 
 atomic_long test_alloc_calls;

@@ -68,12 +68,27 @@ struct timespec deadline_ms(long ms);
 void await_push_waits(const pcq_t *q, uint64_t n);
 void await_pop_waits(const pcq_t *q, uint64_t n);
 
-/* Allocation accounting from the --wrap'ed allocator (check_create_args.c):
+/* Allocation accounting from the --wrap'ed allocator (test_util.c):
  * the number of allocator calls so far, and whether to fail the next. */
 extern atomic_long test_alloc_calls;
 extern atomic_long test_alloc_live;
 extern atomic_int test_alloc_fail_next;
 extern atomic_size_t test_alloc_last_size; /* bytes asked for by the last call */
+
+/* One blocking or timed call of each kind, run in a thread by call_thread:
+ * the timed ones with a deadline 10 minutes away, the batch ones on n
+ * elements of buf. call_thread stores the status in rc and also returns it
+ * (as intptr_t), so that a joiner can tell it from PTHREAD_CANCELED. */
+enum call_kind { POP, POP_FOR, POP_UNTIL, POP_MANY, PUSH, PUSH_FOR, PUSH_UNTIL, PUSH_MANY, KINDS };
+struct call {
+    pcq_t *q;
+    enum call_kind kind;
+    uint64_t buf[8];
+    size_t n;     /* batch calls: elements to move (<= 8) */
+    size_t moved; /* batch calls: *pushed / *popped */
+    int rc;
+};
+void *call_thread(void *arg);
 
 /* A one-shot gate: threads wait until it is opened. */
 typedef struct gate {
