@@ -36,9 +36,10 @@
  * the blocking call.
  */
 #include "pcq_driver.h"
-#include "pcq_internal.h"
+#include "fatal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>

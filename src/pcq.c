@@ -9,9 +9,7 @@
  * wrong kind, and its own waiter count. Nothing is read outside the mutex:
  * Helgrind, DRD and TSan see a plain mutex-and-condvar queue.
  *
- * Waking (measured on 2 cores, scratch benchmark, 4x4 and 8x8 producers x
- * consumers at capacity 64: context switches per element 0.17 -> 0.04):
- * a side is signalled only when a thread of it sleeps, and only one
+ * Waking: a side is signalled only when a thread of it sleeps, and only one
  * wake-up per side is in flight at a time (`pending`). The woken thread,
  * once it has moved its elements, passes the baton: if its side can still
  * proceed and more of its side sleep, it signals the next. Waking one
@@ -25,8 +23,7 @@
  * Polling the lock rather than an atomic copy of the count keeps every read
  * under the mutex. The mutex is glibc's adaptive kind where available: the
  * owner holds it for a few dozen instructions, so a short spin beats
- * sleeping in the kernel. (Scratch benchmark, 1x1 capacity 64: 1.5 M/s
- * without spinning, 12 M/s with it; textbook queue 1.3 M/s.)
+ * sleeping in the kernel.
  *
  * Index scheme: `head` (next slot to pop, 0..capacity-1) and `count`; the
  * next slot to push is head + count, wrapped by a compare-and-subtract.
@@ -35,14 +32,14 @@
  * division on the hot path. A free-running `popped` counter is the only
  * statistic a call writes (pushed = popped + count), so a push or pop
  * writes nothing but the cache line that holds the mutex, head, count and
- * popped, and its slot. Invariant (pcq__valid): count <= cap, head < cap.
+ * popped, and its slot. Invariant (ring_valid): count <= cap, head < cap.
  * A batch crosses the end of the ring in at most two memcpy calls.
  *
- * One engine, xfer_locked(), serves every call, parameterised by direction
- * (push/pop), by how much it must move (all of n, or at least one), and by
- * how it may wait (never, until a deadline, or indefinitely). A single-
- * element call that can proceed at once takes a fast path in one() that
- * does what the engine's first pass would.
+ * One engine, transfer(), serves every call: a `struct xfer` says which
+ * direction, how much must move (all of n, or at least one), and how the
+ * call may wait (never, until a deadline, or indefinitely). A single-
+ * element call that can proceed at once takes a fast path in xfer_one()
+ * that does what the engine's first step would.
  *
  * Cancellation: the only cancellation points are the condition waits. Each
  * wait runs under a cleanup handler that drops the waiter count, passes on
@@ -51,45 +48,92 @@
  * Spurious wake-up injection: built with -DPCQ_INJECT_SPURIOUS, one
  * condition wait in four returns at once without sleeping (after letting
  * go of the lock), as POSIX allows. The tests run the whole suite so.
+ *
+ * Measurements behind these choices are in bench/README.md.
  */
 #define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP, where glibc has it */
-#include "pcq_internal.h"
+#include "pcq.h"
+#include "fatal.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
+#include <pthread.h>
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CACHE_LINE 64
+
+/* The two sides of a queue, used as indices: producers wait for room on
+ * side PUSH, consumers wait for elements on side POP. */
+enum dir { PUSH = 0, POP = 1 };
+
+/* One side's waiting and spinning state. Every field is guarded by q->mu. */
+struct side {
+    unsigned waiters;          /* threads of this side inside a condition wait */
+    unsigned spin_ns;          /* adaptive spin budget before sleeping */
+    unsigned learn_ban;        /* sleeps to go before learning from one again */
+    unsigned char learn_shift; /* log2 of the next ban */
+    bool learned;              /* spin_ns was raised by learning, not yet proven */
+    bool pending;              /* a signal to this side is on its way */
+};
+
+/*
+ * One allocation: this header, then the slots. Lock map: `cap` and `esz`
+ * are immutable after pcq_create and read without the lock; every other
+ * field is guarded by `mu`. Nothing else is read or written outside `mu`.
+ *
+ * Layout: a push or pop that need not wait writes only line 0 (the mutex,
+ * head, count, popped) and its slot, and reads line 1 (immutable sizes and
+ * the per-side wait state, written only by calls that wait). The condition
+ * variables and the wait statistics live on later lines. Spread over more
+ * lines, the fields cost a push or pop under contention a miss on each.
+ */
+struct pcq {
+    /* line 0: the lock and everything a push or pop writes */
+    pthread_mutex_t mu;
+    size_t head;     /* mu: next slot to pop, 0..cap-1 */
+    size_t count;    /* mu: elements in the ring; next push at head + count */
+    uint64_t popped; /* mu: elements popped so far (pushed = popped + count) */
+
+    /* line 1: read by every call, written only by calls that wait */
+    alignas(CACHE_LINE) size_t cap; /* immutable: capacity in elements */
+    size_t esz;                     /* immutable: element size in bytes */
+    size_t high_water;              /* mu: largest count seen (rarely written) */
+    struct side side[2];            /* mu: each side's wait state */
+    bool closed;                    /* mu: pcq_close() was called */
+
+    /* touched only by calls that sleep, and by close */
+    alignas(CACHE_LINE) pthread_cond_t cv[2]; /* each side's threads sleep here */
+    uint64_t waits[2];                        /* mu: calls of each side that slept */
+
+    /* cap * esz bytes of elements; slot i at slots + i * esz. */
+    alignas(CACHE_LINE) unsigned char slots[];
+};
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
-
-void pcq__die(const char *what, int rc, const char *file, int line)
-{
-    fprintf(stderr, "pcq: %s failed: %s (%s:%d)\n", what, strerror(rc), file, line);
-    abort();
-}
 
 static inline void lock(pcq_t *q) { PCQ_CHECK(pthread_mutex_lock(&q->mu)); }
 static inline void unlock(pcq_t *q) { PCQ_CHECK(pthread_mutex_unlock(&q->mu)); }
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-bool pcq__valid(const pcq_t *q)
+#ifndef NDEBUG
+/* Debug invariant of the ring, for assert(); the caller holds q->mu. */
+static bool ring_valid(const pcq_t *q)
 {
     return q->count <= q->cap && q->head < q->cap && q->high_water >= q->count &&
-           q->high_water <= q->cap && q->pending[PCQ_PUSH] <= 1 && q->pending[PCQ_POP] <= 1;
+           q->high_water <= q->cap;
 }
+#endif
 
-/* How a call may wait: never (try), until a deadline, or without bound. */
-enum mode { TRY, TIMED, BLOCK };
-
-/* Whether a thread of side `dir` can proceed now (or must fail: closed). */
-static inline bool can_go(const pcq_t *q, enum pcq_dir dir)
+/* Whether a thread of side `d` can proceed now (or must fail: closed). */
+static inline bool can_go(const pcq_t *q, enum dir d)
 {
-    return q->closed || (dir == PCQ_PUSH ? q->count < q->cap : q->count > 0);
+    return q->closed || (d == PUSH ? q->count < q->cap : q->count > 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -101,13 +145,13 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     if (out == NULL || capacity == 0 || elem_size == 0)
         return EINVAL;
     const size_t hdr = offsetof(pcq_t, slots);
-    if (capacity > (SIZE_MAX - hdr - PCQ_CACHE_LINE) / elem_size)
+    if (capacity > (SIZE_MAX - hdr - CACHE_LINE) / elem_size)
         return EOVERFLOW;
     /* aligned_alloc wants a multiple of the alignment. */
     size_t bytes = hdr + capacity * elem_size;
-    bytes = (bytes + PCQ_CACHE_LINE - 1) / PCQ_CACHE_LINE * PCQ_CACHE_LINE;
+    bytes = (bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
 
-    pcq_t *q = aligned_alloc(PCQ_CACHE_LINE, bytes);
+    pcq_t *q = aligned_alloc(CACHE_LINE, bytes);
     if (q == NULL)
         return ENOMEM;
     memset(q, 0, hdr);
@@ -130,18 +174,18 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
     if (pthread_mutex_init(&q->mu, &ma) != 0)
         goto fail_cattr;
-    if (pthread_cond_init(&q->cv[PCQ_PUSH], &ca) != 0)
+    if (pthread_cond_init(&q->cv[PUSH], &ca) != 0)
         goto fail_mutex;
-    if (pthread_cond_init(&q->cv[PCQ_POP], &ca) != 0)
+    if (pthread_cond_init(&q->cv[POP], &ca) != 0)
         goto fail_push_cv;
     pthread_condattr_destroy(&ca);
     pthread_mutexattr_destroy(&ma);
-    assert(pcq__valid(q));
+    assert(ring_valid(q));
     *out = q;
     return 0;
 
 fail_push_cv:
-    pthread_cond_destroy(&q->cv[PCQ_PUSH]);
+    pthread_cond_destroy(&q->cv[PUSH]);
 fail_mutex:
     pthread_mutex_destroy(&q->mu);
 fail_cattr:
@@ -158,8 +202,8 @@ void pcq_destroy(pcq_t *q)
     if (q == NULL)
         return;
     /* EBUSY here means the caller destroyed a queue still in use. */
-    PCQ_CHECK(pthread_cond_destroy(&q->cv[PCQ_POP]));
-    PCQ_CHECK(pthread_cond_destroy(&q->cv[PCQ_PUSH]));
+    PCQ_CHECK(pthread_cond_destroy(&q->cv[POP]));
+    PCQ_CHECK(pthread_cond_destroy(&q->cv[PUSH]));
     PCQ_CHECK(pthread_mutex_destroy(&q->mu));
     free(q);
 }
@@ -213,42 +257,43 @@ static void ring_get(pcq_t *q, unsigned char *dst, size_t k)
 /* ------------------------------------------------------------------ */
 
 /*
- * Wake one sleeper of side `dir` unless a wake-up is already on its way
+ * Wake one sleeper of side `d` unless a wake-up is already on its way
  * there: that thread will pass the baton on (after_move) if there is more
  * for its side to do.
  */
-static inline void wake_one(pcq_t *q, enum pcq_dir dir)
+static inline void wake_one(pcq_t *q, enum dir d)
 {
-    if (q->pending[dir] == 0 && q->waiters[dir] > 0) {
-        q->pending[dir] = 1;
-        PCQ_CHECK(pthread_cond_signal(&q->cv[dir]));
+    struct side *s = &q->side[d];
+    if (!s->pending && s->waiters > 0) {
+        s->pending = true;
+        PCQ_CHECK(pthread_cond_signal(&q->cv[d]));
     }
 }
 
-/* A thread of side `dir` is back from a wait (woken, timed out, spurious,
+/* A thread of side `d` is back from a wait (woken, timed out, spurious,
  * or cancelled): it may be the one a pending signal was meant for. Counting
  * any return as that one errs towards more signals, never fewer. */
-static void back_from_wait(pcq_t *q, enum pcq_dir dir)
+static void back_from_wait(pcq_t *q, enum dir d)
 {
-    q->waiters[dir]--;
-    q->pending[dir] = 0;
+    q->side[d].waiters--;
+    q->side[d].pending = false;
 }
 
 /*
- * After a thread of side `dir` moved elements: the other side may now
+ * After a thread of side `d` moved elements: the other side may now
  * proceed; and when the call is complete, if its own side can still
  * proceed, it passes the baton to a sleeper of its own side.
  */
-static inline void after_move(pcq_t *q, enum pcq_dir dir, bool complete)
+static inline void after_move(pcq_t *q, enum dir d, bool complete)
 {
-    wake_one(q, (enum pcq_dir)!dir);
-    if (complete && can_go(q, dir))
-        wake_one(q, dir);
+    wake_one(q, d == PUSH ? POP : PUSH);
+    if (complete && can_go(q, d))
+        wake_one(q, d);
 }
 
 struct wait_ctx {
     pcq_t *q;
-    enum pcq_dir dir;
+    enum dir d;
     int rc; /* in memory, not a register: survives the cleanup setjmp */
 };
 
@@ -261,9 +306,9 @@ struct wait_ctx {
 static void wait_cancelled(void *arg)
 {
     const struct wait_ctx *c = arg;
-    back_from_wait(c->q, c->dir);
-    if (can_go(c->q, c->dir))
-        wake_one(c->q, c->dir);
+    back_from_wait(c->q, c->d);
+    if (can_go(c->q, c->d))
+        wake_one(c->q, c->d);
     unlock(c->q);
 }
 
@@ -283,32 +328,32 @@ static bool spurious_now(void)
 #endif
 
 /*
- * Sleep once on side `dir`'s condition variable, until woken, until
- * `deadline` (NULL: none) or spuriously. Returns 0 or ETIMEDOUT.
- * A cancellation point.
+ * Sleep once on side `d`'s condition variable, until woken, until
+ * `deadline` (NULL: none) or spuriously. Returns whether the deadline
+ * passed (the wait timed out). A cancellation point.
  */
-static int sleep_once(pcq_t *q, enum pcq_dir dir, const struct timespec *deadline)
+static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
 {
-    struct wait_ctx ctx = {q, dir, 0};
+    struct wait_ctx ctx = {q, d, 0};
 
 #ifdef PCQ_INJECT_SPURIOUS
     if (spurious_now()) {
         unlock(q); /* let others run, as a real wake-up would */
         lock(q);
-        return 0;
+        return false;
     }
 #endif
-    q->waiters[dir]++;
+    q->side[d].waiters++;
     pthread_cleanup_push(wait_cancelled, &ctx);
     if (deadline == NULL)
-        ctx.rc = pthread_cond_wait(&q->cv[dir], &q->mu);
+        ctx.rc = pthread_cond_wait(&q->cv[d], &q->mu);
     else
-        ctx.rc = pthread_cond_timedwait(&q->cv[dir], &q->mu, deadline);
+        ctx.rc = pthread_cond_timedwait(&q->cv[d], &q->mu, deadline);
     pthread_cleanup_pop(0);
-    back_from_wait(q, dir);
+    back_from_wait(q, d);
     if (ctx.rc != 0 && !(ctx.rc == ETIMEDOUT && deadline != NULL))
         pcq__die("pthread_cond_wait", ctx.rc, __FILE__, __LINE__);
-    return ctx.rc;
+    return ctx.rc == ETIMEDOUT;
 }
 
 static inline void cpu_relax(void)
@@ -320,19 +365,10 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec t;
-    PCQ_CHECK(clock_gettime(CLOCK_MONOTONIC, &t) == 0 ? 0 : EINVAL);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Spin budget per side, in nanoseconds; pauses between two polls of the
  * lock: 4 at first, doubling up to 128. Each poll takes the lock's cache
- * line from the thread that is about to make room or an element; polling
- * at a steady 4 pauses (100 ns here) slowed that thread down (1x1 to 8x8,
- * capacity 64 and 4096, same run: backing off raised throughput by 20 to
- * 50 %, and ping-pong p50 from 0.3 to 0.5 us, p99 0.5 to 1.1 us). */
+ * line from the thread that is about to make room or an element, so
+ * polling at a steady short interval slows that very thread down. */
 enum { SPIN_MIN_NS = 1000, SPIN_MAX_NS = 50000, SPIN_PAUSES = 4, SPIN_PAUSES_MAX = 128 };
 
 static inline unsigned clamp_spin(uint64_t ns)
@@ -349,12 +385,13 @@ static inline unsigned clamp_spin(uint64_t ns)
  * soon after also raises it: see learn_from_sleep.) Time, not a count of
  * polls, bounds it: a pause lasts 3 ns on one CPU and 40 on another.
  */
-static void spin(pcq_t *q, enum pcq_dir dir)
+static void spin(pcq_t *q, enum dir d)
 {
-    unsigned budget = clamp_spin(q->spin_ns[dir]);
+    struct side *s = &q->side[d];
+    unsigned budget = clamp_spin(s->spin_ns);
     bool ok = false;
     unlock(q);
-    const uint64_t end = mono_ns() + budget;
+    const uint64_t end = pcq__now_ns() + budget;
     int pauses = SPIN_PAUSES;
     do {
         for (int p = 0; p < pauses; p++)
@@ -362,136 +399,143 @@ static void spin(pcq_t *q, enum pcq_dir dir)
         if (pauses < SPIN_PAUSES_MAX)
             pauses *= 2;
         if (pthread_mutex_trylock(&q->mu) == 0) {
-            ok = can_go(q, dir);
+            ok = can_go(q, d);
             if (!ok)
                 unlock(q);
         }
-    } while (!ok && mono_ns() < end);
+    } while (!ok && pcq__now_ns() < end);
     if (!ok)
         lock(q);
-    if (q->learned[dir]) {
+    if (s->learned) {
         /* The first spin on a budget that learn_from_sleep raised: if the
          * other side did not come within it, spinning does not pay here
          * (the two threads share a CPU, say): back to the minimum, and no
          * learning for 2, 4, ... 1024 sleeps. */
-        q->learned[dir] = false;
+        s->learned = false;
         if (ok) {
-            q->learn_shift[dir] = 0;
+            s->learn_shift = 0;
         } else {
-            if (q->learn_shift[dir] < 10)
-                q->learn_shift[dir]++;
-            q->learn_ban[dir] = 1u << q->learn_shift[dir];
-            q->spin_ns[dir] = SPIN_MIN_NS;
+            if (s->learn_shift < 10)
+                s->learn_shift++;
+            s->learn_ban = 1u << s->learn_shift;
+            s->spin_ns = SPIN_MIN_NS;
             return;
         }
     }
-    q->spin_ns[dir] = ok ? clamp_spin(2 * (uint64_t)budget) : clamp_spin(budget - budget / 4);
+    s->spin_ns = ok ? clamp_spin(2 * (uint64_t)budget) : clamp_spin(budget - budget / 4);
 }
 
 /*
- * A thread of side `dir` slept `ns` and can now proceed. Had it spun that
+ * A thread of side `d` slept `ns` and can now proceed. Had it spun that
  * long (with a margin), it would not have slept: the other side was busy
  * for less than a spin's worth, plus a wake-up. Raise the budget to that,
  * so that two threads handing an element back and forth leave the state
  * where each one's short spin ends before the other's wake-up does, and
- * every hand-off goes through the kernel. (Ping-pong, capacity 64: p50
- * 20 us stuck in that state, 0.4 us out of it; textbook queue 8..49 us.)
- * Long sleeps (a slow producer, many more threads than CPUs) leave it be.
- * A short sleep can also mean the other side ran on this thread's CPU
- * once it slept, where spinning cannot help: spin() then bans learning
- * for a while. (Another process busy on one of 2 CPUs, batch 256: 42 M/s
- * learning without the ban, 170 M/s with no learning at all.)
+ * every hand-off goes through the kernel. Long sleeps (a slow producer,
+ * many more threads than CPUs) leave it be. A short sleep can also mean
+ * the other side ran on this thread's CPU once it slept, where spinning
+ * cannot help: spin() then bans learning for a while.
  */
-static void learn_from_sleep(pcq_t *q, enum pcq_dir dir, uint64_t ns)
+static void learn_from_sleep(pcq_t *q, enum dir d, uint64_t ns)
 {
-    if (q->learn_ban[dir] > 0) {
-        q->learn_ban[dir]--;
+    struct side *s = &q->side[d];
+    if (s->learn_ban > 0) {
+        s->learn_ban--;
         return;
     }
-    if (ns < SPIN_MAX_NS && ns + ns / 2 > q->spin_ns[dir]) {
-        q->spin_ns[dir] = clamp_spin(ns + ns / 2);
-        q->learned[dir] = true;
+    if (ns < SPIN_MAX_NS && ns + ns / 2 > s->spin_ns) {
+        s->spin_ns = clamp_spin(ns + ns / 2);
+        s->learned = true;
     }
 }
 
+/* Whether CLOCK_MONOTONIC has reached `deadline`. */
 static bool deadline_passed(const struct timespec *deadline)
 {
-    struct timespec now;
-    PCQ_CHECK(clock_gettime(CLOCK_MONOTONIC, &now) == 0 ? 0 : EINVAL);
-    return now.tv_sec > deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+    uint64_t now = pcq__now_ns();
+    time_t sec = (time_t)(now / 1000000000u);
+    long nsec = (long)(now % 1000000000u);
+    return sec > deadline->tv_sec || (sec == deadline->tv_sec && nsec >= deadline->tv_nsec);
 }
 
 /* ------------------------------------------------------------------ */
 /* The engine                                                         */
 /* ------------------------------------------------------------------ */
 
-/*
- * With q->mu held: move up to n elements in direction `dir` between buf
- * and the ring, having already moved `done`. Push moves all n (blocking
- * modes) or what fits (TRY); pop moves at least one and at most n.
- * *moved receives the total moved. Arguments are valid. Unlocks.
- */
-static int xfer_locked(pcq_t *q, enum pcq_dir dir, unsigned char *buf, size_t n, size_t done,
-                       size_t *moved, enum mode mode, const struct timespec *deadline)
-{
-    bool spun = false, slept = false;
-    uint64_t slept_at = 0; /* when this call first went to sleep */
-    int rc = 0;
+/* How a call may wait: never (try), until a deadline, or without bound. */
+enum mode { TRY, TIMED, BLOCK };
 
-    for (;;) {
-        /* Precedence: a push on a closed queue fails even with room. */
-        if (dir == PCQ_PUSH && q->closed) {
-            rc = EPIPE;
+/* One call in progress. */
+struct xfer {
+    enum dir d;
+    unsigned char *buf; /* n elements: read on push, written on pop */
+    size_t n;           /* push: move all n (TRY: what fits); pop: 1..n */
+    size_t done;        /* moved so far */
+    enum mode mode;
+    const struct timespec *deadline; /* TIMED only */
+    uint64_t slept_at;  /* when the call first slept, until it next moves */
+};
+
+/*
+ * Move what can move now. Returns 0 when the call is complete, EPIPE when
+ * the queue is closed to it, EAGAIN when it must wait for the other side.
+ */
+static int move_now(pcq_t *q, struct xfer *x)
+{
+    /* Precedence: a push on a closed queue fails even with room. */
+    if (x->d == PUSH && q->closed)
+        return EPIPE;
+    size_t avail = x->d == PUSH ? q->cap - q->count : q->count;
+    if (avail == 0)
+        return x->d == POP && q->closed ? EPIPE : EAGAIN; /* POP: closed and drained */
+    if (x->slept_at != 0) {
+        learn_from_sleep(q, x->d, pcq__now_ns() - x->slept_at);
+        x->slept_at = 0;
+    }
+    size_t k = min_size(avail, x->n - x->done);
+    if (x->d == PUSH)
+        ring_put(q, x->buf + x->done * q->esz, k);
+    else
+        ring_get(q, x->buf + x->done * q->esz, k);
+    x->done += k;
+    bool complete = x->d == POP || x->done == x->n;
+    after_move(q, x->d, complete);
+    return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
+}
+
+/*
+ * With q->mu held: run the call to its end, moving, spinning once, then
+ * sleeping as its mode allows. Returns its status; unlocks.
+ */
+static int transfer(pcq_t *q, struct xfer *x)
+{
+    bool spun = false, slept = false, timed_out = false;
+    int rc;
+    while ((rc = move_now(q, x)) == EAGAIN) {
+        if (x->mode == TRY) {
+            rc = x->done > 0 ? 0 : EAGAIN;
             break;
         }
-        size_t avail = dir == PCQ_PUSH ? q->cap - q->count : q->count;
-        if (avail > 0) {
-            if (slept_at != 0) {
-                learn_from_sleep(q, dir, mono_ns() - slept_at);
-                slept_at = 0;
-            }
-            size_t k = min_size(avail, n - done);
-            if (dir == PCQ_PUSH)
-                ring_put(q, buf + done * q->esz, k);
-            else
-                ring_get(q, buf + done * q->esz, k);
-            done += k;
-            bool complete = dir == PCQ_POP || done == n;
-            after_move(q, dir, complete);
-            if (complete) {
-                rc = 0;
-                break;
-            }
-            continue; /* a push batch with more to go: the ring is now full */
-        }
-        if (dir == PCQ_POP && q->closed) {
-            rc = EPIPE; /* closed and drained */
-            break;
-        }
-        if (mode == TRY) {
-            rc = done > 0 ? 0 : EAGAIN;
-            break;
-        }
-        if (mode == TIMED && (slept ? rc == ETIMEDOUT : deadline_passed(deadline))) {
-            rc = ETIMEDOUT; /* re-checked the ring after the timeout first */
+        /* The ring was looked at again after the wait timed out, above: a
+         * timed call fails only when it still cannot move. */
+        if (x->mode == TIMED && (slept ? timed_out : deadline_passed(x->deadline))) {
+            rc = ETIMEDOUT;
             break;
         }
         if (!spun) {
             spun = true;
-            spin(q, dir);
+            spin(q, x->d);
             continue;
         }
         if (!slept) {
             slept = true;
-            slept_at = mono_ns();
-            q->waits[dir]++;
+            x->slept_at = pcq__now_ns();
+            q->waits[x->d]++;
         }
-        rc = sleep_once(q, dir, mode == TIMED ? deadline : NULL);
+        timed_out = sleep_once(q, x->d, x->mode == TIMED ? x->deadline : NULL);
     }
-    assert(pcq__valid(q));
+    assert(ring_valid(q));
     unlock(q);
-    *moved = done;
     return rc;
 }
 
@@ -503,24 +547,23 @@ static bool timespec_ok(const struct timespec *ts)
 /* now + ns on CLOCK_MONOTONIC; cannot overflow a 64-bit time_t. */
 static struct timespec deadline_in(uint64_t ns)
 {
-    struct timespec d;
-    PCQ_CHECK(clock_gettime(CLOCK_MONOTONIC, &d) == 0 ? 0 : EINVAL);
-    uint64_t sec = ns / 1000000000u;
-    long nsec = (long)(ns % 1000000000u) + d.tv_nsec;
-    if (nsec >= 1000000000L) {
-        nsec -= 1000000000L;
+    const uint64_t now = pcq__now_ns();
+    uint64_t sec = now / 1000000000u + ns / 1000000000u;
+    uint64_t nsec = now % 1000000000u + ns % 1000000000u;
+    if (nsec >= 1000000000u) {
+        nsec -= 1000000000u;
         sec++;
     }
+    struct timespec d;
     /* UINT64_MAX ns is ~1.8e10 s: far inside time_t's range when it has 64
      * bits. With a 32-bit time_t, saturate instead of wrapping. */
-    if (sizeof(time_t) < sizeof(uint64_t) &&
-        sec > (uint64_t)(INT32_MAX - d.tv_sec)) {
+    if (sizeof(time_t) < sizeof(uint64_t) && sec > (uint64_t)INT32_MAX) {
         d.tv_sec = INT32_MAX;
         d.tv_nsec = 999999999L;
         return d;
     }
-    d.tv_sec += (time_t)sec;
-    d.tv_nsec = nsec;
+    d.tv_sec = (time_t)sec;
+    d.tv_nsec = (long)nsec;
     return d;
 }
 
@@ -528,32 +571,34 @@ static struct timespec deadline_in(uint64_t ns)
 /* Public API                                                         */
 /* ------------------------------------------------------------------ */
 
-static int one(pcq_t *q, enum pcq_dir dir, const void *elem, enum mode mode,
-               const struct timespec *deadline)
+/* One element. `elem` is only read on the push side; the cast that drops
+ * its const is confined to here and xfer_many. */
+static int xfer_one(pcq_t *q, enum dir d, const void *elem, enum mode mode,
+                    const struct timespec *deadline)
 {
     if (q == NULL || elem == NULL)
         return EINVAL;
-    unsigned char *buf = (unsigned char *)(uintptr_t)elem; /* only read on push */
+    unsigned char *buf = (unsigned char *)(uintptr_t)elem;
     lock(q);
-    /* Fast path: the ring has room (push) or an element (pop) right now.
-     * (Precedence as in xfer_locked: a closed queue takes no push.) */
-    if (dir == PCQ_PUSH ? !q->closed && q->count < q->cap : q->count > 0) {
-        if (dir == PCQ_PUSH)
+    /* Fast path: the ring has room (push) or an element (pop) right now;
+     * what move_now would do, without its bookkeeping. */
+    if (d == PUSH ? !q->closed && q->count < q->cap : q->count > 0) {
+        if (d == PUSH)
             ring_put(q, buf, 1);
         else
             ring_get(q, buf, 1);
-        after_move(q, dir, true);
-        assert(pcq__valid(q));
+        after_move(q, d, true);
+        assert(ring_valid(q));
         unlock(q);
         return 0;
     }
-    size_t moved;
-    return xfer_locked(q, dir, buf, 1, 0, &moved, mode, deadline);
+    struct xfer x = {d, buf, 1, 0, mode, deadline, 0};
+    return transfer(q, &x);
 }
 
-/* `buf` is only read on the push side; the cast is confined to here. */
-static int many(pcq_t *q, enum pcq_dir dir, const void *buf, size_t n, size_t *moved,
-                enum mode mode)
+/* A batch: n elements in or up to n out; *moved always set. */
+static int xfer_many(pcq_t *q, enum dir d, const void *buf, size_t n, size_t *moved,
+                     enum mode mode)
 {
     if (moved != NULL)
         *moved = 0;
@@ -561,27 +606,30 @@ static int many(pcq_t *q, enum pcq_dir dir, const void *buf, size_t n, size_t *m
         return EINVAL;
     if (n == 0)
         return 0;
+    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 0};
     lock(q);
-    return xfer_locked(q, dir, (unsigned char *)(uintptr_t)buf, n, 0, moved, mode, NULL);
+    int rc = transfer(q, &x);
+    *moved = x.done;
+    return rc;
 }
 
-int pcq_push(pcq_t *q, const void *elem) { return one(q, PCQ_PUSH, elem, BLOCK, NULL); }
-int pcq_pop(pcq_t *q, void *out) { return one(q, PCQ_POP, out, BLOCK, NULL); }
-int pcq_try_push(pcq_t *q, const void *elem) { return one(q, PCQ_PUSH, elem, TRY, NULL); }
-int pcq_try_pop(pcq_t *q, void *out) { return one(q, PCQ_POP, out, TRY, NULL); }
+int pcq_push(pcq_t *q, const void *elem) { return xfer_one(q, PUSH, elem, BLOCK, NULL); }
+int pcq_pop(pcq_t *q, void *out) { return xfer_one(q, POP, out, BLOCK, NULL); }
+int pcq_try_push(pcq_t *q, const void *elem) { return xfer_one(q, PUSH, elem, TRY, NULL); }
+int pcq_try_pop(pcq_t *q, void *out) { return xfer_one(q, POP, out, TRY, NULL); }
 
 int pcq_push_until(pcq_t *q, const void *elem, const struct timespec *deadline)
 {
     if (!timespec_ok(deadline))
         return EINVAL;
-    return one(q, PCQ_PUSH, elem, TIMED, deadline);
+    return xfer_one(q, PUSH, elem, TIMED, deadline);
 }
 
 int pcq_pop_until(pcq_t *q, void *out, const struct timespec *deadline)
 {
     if (!timespec_ok(deadline))
         return EINVAL;
-    return one(q, PCQ_POP, out, TIMED, deadline);
+    return xfer_one(q, POP, out, TIMED, deadline);
 }
 
 int pcq_push_for(pcq_t *q, const void *elem, uint64_t timeout_ns)
@@ -589,7 +637,7 @@ int pcq_push_for(pcq_t *q, const void *elem, uint64_t timeout_ns)
     if (q == NULL || elem == NULL)
         return EINVAL;
     struct timespec d = deadline_in(timeout_ns);
-    return one(q, PCQ_PUSH, elem, TIMED, &d);
+    return xfer_one(q, PUSH, elem, TIMED, &d);
 }
 
 int pcq_pop_for(pcq_t *q, void *out, uint64_t timeout_ns)
@@ -597,27 +645,27 @@ int pcq_pop_for(pcq_t *q, void *out, uint64_t timeout_ns)
     if (q == NULL || out == NULL)
         return EINVAL;
     struct timespec d = deadline_in(timeout_ns);
-    return one(q, PCQ_POP, out, TIMED, &d);
+    return xfer_one(q, POP, out, TIMED, &d);
 }
 
 int pcq_push_many(pcq_t *q, const void *elems, size_t n, size_t *pushed)
 {
-    return many(q, PCQ_PUSH, elems, n, pushed, BLOCK);
+    return xfer_many(q, PUSH, elems, n, pushed, BLOCK);
 }
 
 int pcq_pop_many(pcq_t *q, void *out, size_t max, size_t *popped)
 {
-    return many(q, PCQ_POP, out, max, popped, BLOCK);
+    return xfer_many(q, POP, out, max, popped, BLOCK);
 }
 
 int pcq_try_push_many(pcq_t *q, const void *elems, size_t n, size_t *pushed)
 {
-    return many(q, PCQ_PUSH, elems, n, pushed, TRY);
+    return xfer_many(q, PUSH, elems, n, pushed, TRY);
 }
 
 int pcq_try_pop_many(pcq_t *q, void *out, size_t max, size_t *popped)
 {
-    return many(q, PCQ_POP, out, max, popped, TRY);
+    return xfer_many(q, POP, out, max, popped, TRY);
 }
 
 void pcq_close(pcq_t *q)
@@ -627,9 +675,9 @@ void pcq_close(pcq_t *q)
     lock(q);
     q->closed = true;
     /* Every waiter must see the close: broadcast, never signal. */
-    for (int d = PCQ_PUSH; d <= PCQ_POP; d++) {
-        if (q->waiters[d] > 0) {
-            q->pending[d] = 1;
+    for (int d = PUSH; d <= POP; d++) {
+        if (q->side[d].waiters > 0) {
+            q->side[d].pending = true;
             PCQ_CHECK(pthread_cond_broadcast(&q->cv[d]));
         }
     }
@@ -678,8 +726,8 @@ void pcq_stats(const pcq_t *q, pcq_stats_t *out)
     lock(m);
     out->pushed = m->popped + m->count; /* every element pushed is out or in */
     out->popped = m->popped;
-    out->push_waits = m->waits[PCQ_PUSH];
-    out->pop_waits = m->waits[PCQ_POP];
+    out->push_waits = m->waits[PUSH];
+    out->pop_waits = m->waits[POP];
     out->high_water = m->high_water;
     unlock(m);
 }

@@ -29,8 +29,8 @@
  * enough for TSan's history to hold both.
  *
  * Exit status: 0 when the program ran to the end (a tool's own status
- * replaces it when the tool reports), 2 for a bad MODE, 3 when a pthread
- * call or malloc() failed.
+ * replaces it when the tool reports), 2 for a bad MODE, 3 when malloc()
+ * failed; a pthread call that fails aborts (PCQ_CHECK, as everywhere in pcq).
  */
 #include <errno.h>
 #include <limits.h>
@@ -40,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "fatal.h" /* the project's check-or-abort rule, nothing of pcq */
 
 #define ITERS 1000
 
@@ -54,15 +56,6 @@ static volatile int big = INT_MAX;
 static volatile int step = 1;
 static void *volatile sink;
 
-#define CHECK(call)                                                        \
-    do {                                                                   \
-        int rc_ = (call);                                                  \
-        if (rc_ != 0) {                                                    \
-            fprintf(stderr, "race_fixture: %s: %s (line %d)\n", #call,     \
-                    strerror(rc_), __LINE__);                              \
-            exit(3);                                                       \
-        }                                                                  \
-    } while (0)
 
 /* State the two threads share. In the fixed mode `counter` and `ready` are
  * guarded by `lock`; in the broken modes they deliberately are not. It is
@@ -81,7 +74,7 @@ static void barrier(pthread_barrier_t *b)
 {
     int rc = pthread_barrier_wait(b);
     if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
-        CHECK(rc);
+        PCQ_CHECK(rc);
 }
 
 static void shared_init(struct shared *s, bool fixed)
@@ -90,21 +83,21 @@ static void shared_init(struct shared *s, bool fixed)
 
     memset(s, 0, sizeof *s);
     s->fixed = fixed;
-    CHECK(pthread_barrier_init(&s->start, NULL, 2));
-    CHECK(pthread_mutex_init(&s->lock, NULL));
-    CHECK(pthread_condattr_init(&ca));
-    CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-    CHECK(pthread_cond_init(&s->cond, &ca));
-    CHECK(pthread_condattr_destroy(&ca));
+    PCQ_CHECK(pthread_barrier_init(&s->start, NULL, 2));
+    PCQ_CHECK(pthread_mutex_init(&s->lock, NULL));
+    PCQ_CHECK(pthread_condattr_init(&ca));
+    PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+    PCQ_CHECK(pthread_cond_init(&s->cond, &ca));
+    PCQ_CHECK(pthread_condattr_destroy(&ca));
 }
 
 static struct shared shared_state;
 
 static void shared_destroy(struct shared *s)
 {
-    CHECK(pthread_cond_destroy(&s->cond));
-    CHECK(pthread_mutex_destroy(&s->lock));
-    CHECK(pthread_barrier_destroy(&s->start));
+    PCQ_CHECK(pthread_cond_destroy(&s->cond));
+    PCQ_CHECK(pthread_mutex_destroy(&s->lock));
+    PCQ_CHECK(pthread_barrier_destroy(&s->start));
 }
 
 /* Run fn_a and fn_b in two threads on s, join both; returns fn_b's result. */
@@ -113,10 +106,10 @@ static void *run_pair(struct shared *s, void *(*fn_a)(void *), void *(*fn_b)(voi
     pthread_t a, b;
     void *ra = NULL, *rb = NULL;
 
-    CHECK(pthread_create(&a, NULL, fn_a, s));
-    CHECK(pthread_create(&b, NULL, fn_b, s));
-    CHECK(pthread_join(a, &ra));
-    CHECK(pthread_join(b, &rb));
+    PCQ_CHECK(pthread_create(&a, NULL, fn_a, s));
+    PCQ_CHECK(pthread_create(&b, NULL, fn_b, s));
+    PCQ_CHECK(pthread_join(a, &ra));
+    PCQ_CHECK(pthread_join(b, &rb));
     (void)ra;
     return rb;
 }
@@ -130,9 +123,9 @@ static void *counter_thread(void *arg)
     barrier(&s->start);
     for (int i = 0; i < ITERS; i++) {
         if (s->fixed) {
-            CHECK(pthread_mutex_lock(&s->lock));
+            PCQ_CHECK(pthread_mutex_lock(&s->lock));
             s->counter++;
-            CHECK(pthread_mutex_unlock(&s->lock));
+            PCQ_CHECK(pthread_mutex_unlock(&s->lock));
         } else {
             s->counter++; /* BUG: read-modify-write with no lock */
         }
@@ -158,13 +151,13 @@ static void *cond_signaller(void *arg)
 
     barrier(&s->start);
     if (s->fixed) {
-        CHECK(pthread_mutex_lock(&s->lock));
+        PCQ_CHECK(pthread_mutex_lock(&s->lock));
         s->ready = 1;
-        CHECK(pthread_cond_signal(&s->cond));
-        CHECK(pthread_mutex_unlock(&s->lock));
+        PCQ_CHECK(pthread_cond_signal(&s->cond));
+        PCQ_CHECK(pthread_mutex_unlock(&s->lock));
     } else {
         s->ready = 1;                         /* BUG: written without the lock */
-        CHECK(pthread_cond_signal(&s->cond)); /* BUG: signalled without it */
+        PCQ_CHECK(pthread_cond_signal(&s->cond)); /* BUG: signalled without it */
     }
     return NULL;
 }
@@ -177,10 +170,10 @@ static void *cond_waiter(void *arg)
 
     barrier(&s->start);
     if (s->fixed) {
-        CHECK(pthread_mutex_lock(&s->lock));
+        PCQ_CHECK(pthread_mutex_lock(&s->lock));
         while (!s->ready)
-            CHECK(pthread_cond_wait(&s->cond, &s->lock));
-        CHECK(pthread_mutex_unlock(&s->lock));
+            PCQ_CHECK(pthread_cond_wait(&s->cond, &s->lock));
+        PCQ_CHECK(pthread_mutex_unlock(&s->lock));
         return NULL;
     }
     /* BUG: the flag is read without the lock, tested once under `if`, and
@@ -196,10 +189,10 @@ static void *cond_waiter(void *arg)
         }
         int rc = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
         if (rc != 0 && rc != ETIMEDOUT)
-            CHECK(rc);
+            PCQ_CHECK(rc);
         lost = rc == ETIMEDOUT;
         /* The wait returns with the mutex locked, held before or not. */
-        CHECK(pthread_mutex_unlock(&s->lock));
+        PCQ_CHECK(pthread_mutex_unlock(&s->lock));
     }
     return lost ? s : NULL;
 }

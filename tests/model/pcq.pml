@@ -2,12 +2,12 @@
  * pcq.pml — a Spin model of pcq's wait/signal protocol.
  *
  * This model mirrors src/pcq.c at 47c4ffc
- * (`git log -1 --format=%h -- src/pcq.c`). When one(), many(),
- * xfer_locked(), after_move(), wake_one(), back_from_wait(),
+ * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one(), xfer_many(),
+ * transfer(), move_now(), after_move(), wake_one(), back_from_wait(),
  * wait_cancelled(), sleep_once(), spin() or pcq_close() change, change the
  * model with them and update the hash; `make model` says when src/pcq.c
  * differs from it. Run with `make model`
- * (tests/model.sh); not part of the library.
+ * (tests/model/model.sh); not part of the library.
  *
  * What it checks, for NP producers x NC consumers x capacity CAP (default
  * 2 x 2 x 2), each producer pushing NV values with pcq_push or
@@ -25,7 +25,7 @@
  *    so elements drained == elements accepted;
  *  - return codes: a push returns 0 with all n moved or EPIPE; a pop
  *    returns 0 with 1..n moved or EPIPE with none;
- *  - pcq__valid() (the ring, and pending <= 1 on each side) at every
+ *  - ring_valid() (the ring, and pending <= 1 on each side) at every
  *    release of the mutex, and the mutex held by whoever releases it;
  *  - a model-only invariant, stronger than pending <= 1, at the same
  *    places: pending <= waiters (a wake-up said to be on its way has a
@@ -64,7 +64,7 @@
  *               making.)
  *  NP NC CAP NV SPURIOUS BATCH CANCELS  sizes (see the defaults below).
  *  NO_VALID_PENDING  leave the model-only pending <= waiters out of
- *               valid() (pcq__valid's pending <= 1 stays), so that a
+ *               valid() (ring_valid's pending <= 1 stays), so that a
  *               broken variant shows the hang it causes rather than the
  *               invariant it breaks first.
  *
@@ -83,7 +83,7 @@
  *  NO_PENDING_RESET  back_from_wait() does not clear `pending`: after
  *                the first wake-up of a side, wake_one() believes one is
  *                always in flight and never signals that side again.
- *                pcq__valid's pending <= 1 still holds; the model's
+ *                ring_valid's pending <= 1 still holds; the model's
  *                pending <= waiters fails at once; with NO_VALID_PENDING
  *                the hang itself is found.
  *  NO_CANCEL_BATON  (with CANCEL) wait_cancelled() does not pass a
@@ -154,13 +154,13 @@
  *                        times while it only reads: the same states as
  *                        one release and one acquisition. The spin budget
  *                        only bounds how often: not modelled.
- *  one(), many(),        xfer(): lock, then xfer_locked()'s loop with the
- *  xfer_locked()         same order of tests (closed push -> EPIPE;
+ *  xfer_one(),           xfer(): lock, then transfer()'s loop with the
+ *  xfer_many(), transfer() same order of tests (closed push -> EPIPE;
  *                        room/elements -> move min(avail, n - done),
  *                        after_move(complete = pop, or push with all n
  *                        in), 0 if complete; closed and empty pop ->
  *                        EPIPE; first time: spin and re-check; else
- *                        sleep_once and loop). one()'s fast path (a single
+ *                        sleep_once and loop). xfer_one()'s fast path (a single
  *                        element, room or an element at once, not closed
  *                        for a push) does exactly what the loop's first
  *                        pass does then: the model has the loop only.
@@ -172,7 +172,7 @@
  *                        before ETIMEDOUT).
  *  pcq_close()           closer: flag under the lock; for each side with
  *                        waiters: pending = 1 and broadcast; unlock.
- *  pcq__valid()          valid(): the ring and pending <= 1 (and the
+ *  ring_valid()          valid(): the ring and pending <= 1 (and the
  *                        model's pending <= waiters), checked at every
  *                        release of the mutex. `moved` and the other
  *                        statistics are not modelled (no effect on the
@@ -283,7 +283,7 @@ inline lock(me)
     atomic { mtx == 0 -> mtx = me + 1 }
 }
 
-/* pcq__valid() (and the model's own pending check), wherever the mutex
+/* ring_valid() (and the model's own pending check), wherever the mutex
  * is let go. */
 inline valid()
 {
@@ -404,7 +404,7 @@ inline sleep_once(me, dir)
 /* ring_put(): k values base+done .. into the ring at tail. */
 inline ring_put(k)
 {
-    assert(count + k <= CAP); /* pcq__valid: count <= cap */
+    assert(count + k <= CAP); /* ring_valid: count <= cap */
     i = 0;
     do
     :: i < k ->
@@ -430,7 +430,7 @@ inline ring_put(k)
 /* ring_get(): k values from the ring at head; checks them (ghosts). */
 inline ring_get(k)
 {
-    assert(count >= k); /* pcq__valid: never pop more than is there */
+    assert(count >= k); /* ring_valid: never pop more than is there */
     i = 0;
     do
     :: i < k ->
@@ -461,7 +461,7 @@ inline ring_get(k)
 }
 
 /*
- * xfer(): one() or many(), blocking: lock, then xfer_locked(). Moves up
+ * xfer(): xfer_one() or xfer_many(), blocking: lock, then transfer(). Moves up
  * to n elements in direction dir (a constant: PUSH or POP); leaves the
  * count moved in `done` and the status in `rc`.
  * The outer loop runs once more after spin(): the inner loop leaves the

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/model.sh — check the Spin model src/pcq.pml (run by `make model`).
+# tests/model/model.sh — check the Spin model tests/model/pcq.pml (run by `make model`).
 #
 # Each run: spin generates pan.c in its own directory under $MODEL_DIR (spin
 # and pan write pan.*, *.trail in the cwd: nothing lands in the tree), cc
@@ -17,8 +17,8 @@
 # (22: 2^22 slots).
 set -eu
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-model=$root/src/pcq.pml
+root=$(cd "$(dirname "$0")/../.." && pwd)
+model=$root/tests/model/pcq.pml
 out=${MODEL_DIR:-$root/build/model}
 cc=${CC:-cc}
 pan_cflags=${PAN_CFLAGS:--O0}
@@ -127,17 +127,17 @@ run() {
 
 # Which src/pcq.c the model mirrors, and whether the C has moved since.
 mirrors=$(sed -n 's/.*mirrors src\/pcq\.c at \([0-9a-f][0-9a-f]*\).*/\1/p' "$model")
-echo "model: src/pcq.pml mirrors src/pcq.c at ${mirrors:-?}"
+echo "model: tests/model/pcq.pml mirrors src/pcq.c at ${mirrors:-?}"
 if [ -z "$mirrors" ]; then
     echo "model: FAIL: the model's header does not say which src/pcq.c it mirrors"
     exit 1
 fi
 if git -C "$root" rev-parse --verify -q "$mirrors^{commit}" >/dev/null 2>&1; then
     if ! git -C "$root" diff --quiet "$mirrors" -- src/pcq.c; then
-        echo "model: note: src/pcq.c has changed since $mirrors: if one(), many(),"
-        echo "model:       xfer_locked(), after_move(), wake_one(), back_from_wait(),"
+        echo "model: note: src/pcq.c has changed since $mirrors: if xfer_one(),"
+        echo "model:       xfer_many(), transfer(), move_now(), after_move(), wake_one(), back_from_wait(),"
         echo "model:       wait_cancelled(), sleep_once(), spin() or pcq_close() changed,"
-        echo "model:       update src/pcq.pml and its hash"
+        echo "model:       update tests/model/pcq.pml and its hash"
     fi
 fi
 

@@ -1,0 +1,62 @@
+# bench/bench.mk — the benchmarks (included by the top Makefile).
+#
+#   make bench        the quick matrix: table on stdout, the goal lines below
+#                     it, build/bench/latest.csv
+#   make bench-full   the whole matrix (hours): build/bench/full.csv
+#   make bench-plot   PNG plots of BENCH_CSV (default the latest) in build/bench/plots/
+#   make bench-readme the README's table (Markdown) from BENCH_CSV
+#   make bench-deps   install the peer queues' Debian packages and gnuplot
+#   make test-bench   the harness must catch a planted loss; a small pcq run must pass
+#   bench/pcq-bench --help   any single configuration
+# Peers are found at build time (bench/detect.sh): a missing one is skipped
+# with a note. The binary links libpcq.a and wraps the allocator
+# (bench/alloc_count.c) to count allocations in pcq's push/pop loops.
+# Everything it writes goes under build/bench/; the one run the README
+# quotes is committed as bench/results/readme.csv (copied there by hand).
+.PHONY: bench-build bench bench-full bench-plot bench-readme bench-deps bench-detect test-bench
+BB          := $(B)/bench
+BENCH_CSV   ?= $(BB)/latest.csv
+BENCH_ARGS  ?=
+BENCH_SRCS  := $(wildcard bench/*.c) bench/baselines/textbook.c $(wildcard bench/adapters/*.c)
+BENCH_OBJS  := $(BENCH_SRCS:%.c=$(BB)/obj/%.o)
+BENCH_HDRS  := $(wildcard bench/*.h bench/baselines/*.h bench/adapters/*.h)
+BENCH_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign
+BENCH_PKGS  := libaprutil1-dev libglib2.0-dev libck-dev gnuplot-nox
+# per-file flags of the peers' headers, read from $(BB)/flags by the shell
+$(BB)/obj/bench/adapters/apr.o:  BENCH_XFLAGS = $$APR_CFLAGS
+$(BB)/obj/bench/adapters/glib.o: BENCH_XFLAGS = $$GLIB_CFLAGS
+
+bench-build: $(BB)/pcq-bench
+
+# Always re-detected; rewritten only when what it found changed.
+$(BB)/config.h: bench-detect
+	@sh bench/detect.sh "$(CC)" $(BB)
+bench-detect:
+
+$(BB)/obj/%.o: %.c $(BENCH_HDRS) $(LIB_HDRS) $(BB)/config.h
+	@mkdir -p $(@D)
+	. ./$(BB)/flags && $(CC) $(WARN) $(BASE_CPPFLAGS) -I$(BB) $(CPPFLAGS) $(CFLAGS) $(BENCH_XFLAGS) $(PTHREAD) -c $< -o $@
+
+$(BB)/pcq-bench: $(BENCH_OBJS) $(B)/libpcq.a
+	. ./$(BB)/flags && $(CC) $(CFLAGS) $(LDFLAGS) $(BENCH_WRAP) $(PTHREAD) $(BENCH_OBJS) $(B)/libpcq.a $$APR_LIBS $$GLIB_LIBS $$CK_LIBS -o $@
+
+bench: bench-build
+	$(BB)/pcq-bench --matrix quick --csv $(BB)/latest.csv $(BENCH_ARGS)
+
+bench-full: bench-build
+	$(BB)/pcq-bench --matrix full --csv $(BB)/full.csv $(BENCH_ARGS)
+
+bench-plot:
+	sh bench/plot.sh $(BENCH_CSV) $(BB)/plots
+
+# The README's benchmark table, in Markdown, from BENCH_CSV.
+bench-readme:
+	@sh bench/readme-table.sh $(BENCH_CSV)
+
+bench-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get install -y $(BENCH_PKGS) || { apt-get update && apt-get install -y $(BENCH_PKGS); }; \
+	else echo "bench-deps: as root, run: apt-get install -y $(BENCH_PKGS)" >&2; exit 1; fi
+
+test-bench: bench-build
+	sh bench/test-bench.sh $(BB)/pcq-bench

@@ -1,0 +1,39 @@
+# tools/pcq-fib/pcq-fib.mk — the Fibonacci tool and the demo (included by
+# the top Makefile).
+#
+#   make tools       build/pcq-fib, with --big when GMP's header is found
+#                    (NO_GMP=1: build without it, as on a bare toolchain)
+#   make demo        F(0)..F(93) from one generator thread through two
+#                    consumer threads, in order, then a summary line
+#   make test-tools  tests/tools.sh natively (with the --big memcheck run),
+#                    then under Helgrind and under DRD
+#
+# The pipeline (every file here but main.c) is not part of libpcq, since
+# GMP is optional: it is compiled into the tool and into the test binaries,
+# whose Fibonacci suite (tests/check_fib.c) drives it directly.
+NO_GMP ?=
+HAVE_GMP := $(if $(NO_GMP),,$(shell printf '#include <gmp.h>\n' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && echo 1))
+GMP_CPPFLAGS := $(if $(HAVE_GMP),-DPCQ_HAVE_GMP)
+GMP_LIBS     := $(if $(HAVE_GMP),-lgmp)
+
+FIB_DIR  := tools/pcq-fib
+FIB_SRCS := $(filter-out $(FIB_DIR)/main.c,$(wildcard $(FIB_DIR)/*.c))
+FIB_HDRS := $(wildcard $(FIB_DIR)/*.h)
+
+.PHONY: tools demo test-tools
+tools: lib $(B)/pcq-fib
+
+$(B)/tool-obj/%.o: %.c $(LIB_HDRS) $(FIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(BASE_CPPFLAGS) -I$(FIB_DIR) $(GMP_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(PTHREAD) -c $< -o $@
+
+$(B)/pcq-fib: $(patsubst %.c,$(B)/tool-obj/%.o,$(FIB_DIR)/main.c $(FIB_SRCS)) $(B)/libpcq.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $(PTHREAD) $^ -o $@ $(GMP_LIBS)
+
+demo: $(B)/pcq-fib
+	$(B)/pcq-fib --count 94 --producers 1 --consumers 2 --ordered
+
+test-tools: $(B)/pcq-fib
+	sh tests/tools.sh $(B)/pcq-fib
+	RUN="$(HELGRIND)" sh tests/tools.sh $(B)/pcq-fib
+	RUN="$(DRD)" sh tests/tools.sh $(B)/pcq-fib
