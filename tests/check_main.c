@@ -13,6 +13,7 @@
 #pragma weak suite_create_args
 #pragma weak suite_basic
 #pragma weak suite_timed
+#pragma weak suite_deadline
 #pragma weak suite_batch
 #pragma weak suite_close
 #pragma weak suite_cancel
@@ -22,7 +23,7 @@
 int main(void)
 {
     Suite *(*const suites[])(void) = {
-        suite_create_args, suite_basic, suite_timed, suite_batch,
+        suite_create_args, suite_basic, suite_timed, suite_deadline, suite_batch,
         suite_close,       suite_cancel, suite_stress, suite_driver,
     };
     SRunner *sr = NULL;

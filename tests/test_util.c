@@ -3,6 +3,7 @@
  * allocator that lets tests make pcq's allocation fail and count calls.
  */
 #include "test_util.h"
+#include "fatal.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -59,12 +60,7 @@ void *join(pthread_t t)
     return ret;
 }
 
-uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+uint64_t now_ns(void) { return pcq__now_ns(); }
 
 struct timespec deadline_ms(long ms)
 {

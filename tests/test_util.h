@@ -32,6 +32,7 @@
 Suite *suite_create_args(void);
 Suite *suite_basic(void);
 Suite *suite_timed(void);
+Suite *suite_deadline(void);
 Suite *suite_batch(void);
 Suite *suite_close(void);
 Suite *suite_cancel(void);
