@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fib.h"
+#include "pipeline.h"
 #include "pcq_driver.h"
 
 #ifdef PCQ_HAVE_GMP

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fib.h"
+#include "pipeline.h"
 
 #define EXIT_USAGE 2
 

@@ -1,82 +1,26 @@
 /*
- * fib.h — the threaded Fibonacci pipeline behind pcq-fib.
+ * pipeline.h — the threaded Fibonacci pipeline behind pcq-fib.
  *
- * Not part of libpcq: it may use GMP (built with -DPCQ_HAVE_GMP and linked
- * with -lgmp) for --big. Nothing in this header depends on GMP, so objects
- * built with and without it agree on every type.
+ * Not part of libpcq: with --big its terms are GMP numbers (numbers.h),
+ * and GMP is optional. The types here are the same with and without GMP,
+ * so objects built either way agree on them.
  *
  * Generator threads (producers of a pcq_run) compute Fibonacci numbers and
  * push them through a pcq_t to consumer threads, which hand each term to a
  * callback: in whatever order they pop them, or, with `ordered`, in index
- * order through a bounded reorder window (see fib.c).
+ * order through a bounded reorder window (see pipeline.c).
  *
  * Status codes as in pcq.h: 0 or a positive errno value.
  */
-#ifndef PCQ_FIB_H
-#define PCQ_FIB_H
+#ifndef PCQ_FIB_PIPELINE_H
+#define PCQ_FIB_PIPELINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
+#include "numbers.h"
 #include "pcq_driver.h"
-
-/* F(93) = 12200160415121876738 is the largest Fibonacci number below 2^64. */
-#define FIB_MAX_U64_INDEX 93
-
-/* Whether this build has arbitrary precision (GMP). */
-bool fib_have_big(void);
-
-/*
- * F(n) exactly, by fast doubling.
- *  0          *out = F(n)
- *  EOVERFLOW  n > 93: F(n) does not fit 64 bits; *out untouched
- */
-int fib_u64(uint64_t n, uint64_t *out);
-
-/*
- * F(n) in decimal, by fast doubling with GMP, in a string from malloc()
- * (the caller frees it).
- *  0        *out is set
- *  ENOTSUP  built without GMP
- *  ENOMEM   out of memory
- */
-int fib_big_string(uint64_t n, char **out);
-
-/*
- * How many terms F(0), F(1), ... are below `bound` (a decimal number, digits
- * only): the least i with F(i) >= bound. Like a generator that yields a
- * while a < bound.
- *  0          *count is set
- *  EINVAL     bound is not a decimal number
- *  EOVERFLOW  64-bit mode (big false) and bound does not fit 64 bits
- *  ENOTSUP    big is true and the build has no GMP
- */
-int fib_count_below(const char *bound, bool big, uint64_t *count);
-
-/* A term as it travels through the queue: 16 bytes. */
-typedef struct fib_term {
-    uint64_t index;
-    union {
-        uint64_t u64; /* 64-bit mode: the value */
-        void *big;    /* big mode: an mpz_t from malloc, owned by whoever
-                         holds the term; the consumer side frees it */
-    } v;
-} fib_term_t;
-
-/*
- * The value of a term in decimal, in a string from malloc() (NULL when out
- * of memory). `big` says which member of t->v is live.
- */
-char *fib_value_string(const fib_term_t *t, bool big);
-
-/*
- * Print "F(index) = value\n" to f.
- *  0      printed
- *  other  the errno of the failed write (EIO if the stream set none)
- */
-int fib_term_print(FILE *f, const fib_term_t *t, bool big);
 
 /* What to run. Zero means the default for every count. */
 typedef struct fib_config {
@@ -134,4 +78,4 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res);
 /* Free what fib_run put in *res. NULL is a no-op. */
 void fib_result_free(fib_result_t *res);
 
-#endif /* PCQ_FIB_H */
+#endif /* PCQ_FIB_PIPELINE_H */

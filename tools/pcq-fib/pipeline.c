@@ -1,5 +1,5 @@
 /*
- * fib.c — the threaded Fibonacci pipeline (see fib.h), on pcq_run().
+ * pipeline.c — the threaded Fibonacci pipeline (see pipeline.h), on pcq_run().
  *
  * Design
  * ------
@@ -39,20 +39,17 @@
  * Shutdown. On an error the driver closes the queue and calls on_stop,
  * which sets `aborted` and wakes the generators waiting for the window.
  */
-#include "fib.h"
+#include "pipeline.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifdef PCQ_HAVE_GMP
-#include <gmp.h>
-#endif
 
 #define FIB_MAX_THREADS 1024
 
@@ -66,191 +63,6 @@
             abort();                                                       \
         }                                                                  \
     } while (0)
-
-bool fib_have_big(void)
-{
-#ifdef PCQ_HAVE_GMP
-    return true;
-#else
-    return false;
-#endif
-}
-
-/* ------------------------------------------------------------------ */
-/* Numbers                                                            */
-/* ------------------------------------------------------------------ */
-
-/* (F(n), F(n+1)) mod 2^64 by fast doubling:
- *   F(2k) = F(k) (2 F(k+1) - F(k)),  F(2k+1) = F(k)^2 + F(k+1)^2. */
-static void pair_u64(uint64_t n, uint64_t *fn, uint64_t *fn1)
-{
-    uint64_t a = 0, b = 1; /* F(k), F(k+1) for k = the bits of n seen so far */
-    for (int bit = 63; bit >= 0; bit--) {
-        uint64_t c = a * (2 * b - a);
-        uint64_t d = a * a + b * b;
-        if ((n >> bit) & 1) {
-            a = d;
-            b = c + d;
-        } else {
-            a = c;
-            b = d;
-        }
-    }
-    *fn = a;
-    *fn1 = b;
-}
-
-int fib_u64(uint64_t n, uint64_t *out)
-{
-    if (n > FIB_MAX_U64_INDEX)
-        return EOVERFLOW;
-    uint64_t fn1;
-    pair_u64(n, out, &fn1);
-    return 0;
-}
-
-#ifdef PCQ_HAVE_GMP
-/* (F(n), F(n+1)) by fast doubling; a, b initialised by the caller. */
-static void pair_big(uint64_t n, mpz_t a, mpz_t b)
-{
-    mpz_t c, d;
-    mpz_inits(c, d, NULL);
-    mpz_set_ui(a, 0);
-    mpz_set_ui(b, 1);
-    int bit = 63;
-    while (bit > 0 && ((n >> bit) & 1) == 0)
-        bit--;
-    for (; bit >= 0; bit--) {
-        mpz_mul_2exp(c, b, 1); /* c = F(k) (2 F(k+1) - F(k)) */
-        mpz_sub(c, c, a);
-        mpz_mul(c, c, a);
-        mpz_mul(d, a, a); /* d = F(k)^2 + F(k+1)^2 */
-        mpz_addmul(d, b, b);
-        if ((n >> bit) & 1) {
-            mpz_swap(a, d);
-            mpz_add(b, c, a);
-        } else {
-            mpz_swap(a, c);
-            mpz_swap(b, d);
-        }
-    }
-    mpz_clears(c, d, NULL);
-}
-
-/* z in decimal, in a string from malloc (not GMP's allocator). */
-static char *mpz_string(const mpz_t z)
-{
-    char *s = malloc(mpz_sizeinbase(z, 10) + 2);
-    if (s != NULL)
-        mpz_get_str(s, 10, z);
-    return s;
-}
-
-static void big_free(void *z)
-{
-    if (z != NULL) {
-        mpz_clear(z);
-        free(z);
-    }
-}
-#endif
-
-int fib_big_string(uint64_t n, char **out)
-{
-#ifdef PCQ_HAVE_GMP
-    mpz_t a, b;
-    mpz_inits(a, b, NULL);
-    pair_big(n, a, b);
-    *out = mpz_string(a);
-    mpz_clears(a, b, NULL);
-    return *out != NULL ? 0 : ENOMEM;
-#else
-    (void)n;
-    (void)out;
-    return ENOTSUP;
-#endif
-}
-
-static bool all_digits(const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return false;
-    for (; *s != '\0'; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
-int fib_count_below(const char *bound, bool big, uint64_t *count)
-{
-    if (!all_digits(bound) || count == NULL)
-        return EINVAL;
-    if (big) {
-#ifdef PCQ_HAVE_GMP
-        mpz_t lim, a, b;
-        mpz_inits(lim, a, b, NULL);
-        mpz_set_str(lim, bound, 10);
-        mpz_set_ui(b, 1);
-        uint64_t i = 0;
-        for (; mpz_cmp(a, lim) < 0; i++) { /* a, b = b, a + b */
-            mpz_add(a, a, b);
-            mpz_swap(a, b);
-        }
-        mpz_clears(lim, a, b, NULL);
-        *count = i;
-        return 0;
-#else
-        return ENOTSUP;
-#endif
-    }
-    uint64_t lim = 0;
-    for (const char *s = bound; *s != '\0'; s++) {
-        unsigned digit = (unsigned)(*s - '0');
-        if (lim > (UINT64_MAX - digit) / 10)
-            return EOVERFLOW;
-        lim = lim * 10 + digit;
-    }
-    /* F(94) > UINT64_MAX >= lim: the loop stops by i = 94 without a wrap. */
-    uint64_t i = 0, f;
-    while (i <= FIB_MAX_U64_INDEX && fib_u64(i, &f) == 0 && f < lim)
-        i++;
-    *count = i;
-    return 0;
-}
-
-char *fib_value_string(const fib_term_t *t, bool big)
-{
-#ifdef PCQ_HAVE_GMP
-    if (big)
-        return mpz_string(t->v.big);
-#else
-    (void)big;
-#endif
-    char *s = malloc(24);
-    if (s != NULL)
-        snprintf(s, 24, "%" PRIu64, t->v.u64);
-    return s;
-}
-
-int fib_term_print(FILE *f, const fib_term_t *t, bool big)
-{
-    errno = 0;
-    bool bad;
-#ifdef PCQ_HAVE_GMP
-    if (big)
-        bad = fprintf(f, "F(%" PRIu64 ") = ", t->index) < 0 ||
-              mpz_out_str(f, 10, t->v.big) == 0 || putc('\n', f) == EOF;
-    else
-#else
-    (void)big;
-#endif
-        bad = fprintf(f, "F(%" PRIu64 ") = %" PRIu64 "\n", t->index, t->v.u64) < 0;
-    return bad ? (errno != 0 ? errno : EIO) : 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* The pipeline                                                       */
-/* ------------------------------------------------------------------ */
 
 /* One generator's state: touched only by its producer thread, and by
  * fib_run before the threads start and after they are joined. */
@@ -334,19 +146,7 @@ static void trace(struct pipe *p, const char *fmt, ...)
 
 static bool tracing(const struct pipe *p) { return p->cfg.on_trace != NULL; }
 
-/* Free a term's heap number, if it has one. */
-static void term_free(const struct pipe *p, fib_term_t *t)
-{
-#ifdef PCQ_HAVE_GMP
-    if (p->cfg.big) {
-        big_free(t->v.big);
-        t->v.big = NULL;
-    }
-#else
-    (void)p;
-    (void)t;
-#endif
-}
+static void term_free(const struct pipe *p, fib_term_t *t) { fib_term_free(t, p->cfg.big); }
 
 /* Make generator g's next term into *t and step g forward. */
 static int make_term(struct pipe *p, struct gen *g, fib_term_t *t)
@@ -595,7 +395,7 @@ static int check_config(const fib_config_t *in, fib_config_t *c, size_t *window)
 static int pipe_init(struct pipe *p)
 {
     const unsigned P = p->cfg.producers;
-    pair_u64(P - 1, &p->c0, &p->c1);
+    fib_pair_u64(P - 1, &p->c0, &p->c1);
     p->c2 = p->c0 + p->c1;
     p->gens = calloc(P, sizeof *p->gens);
     if (p->gens == NULL)
@@ -608,19 +408,19 @@ static int pipe_init(struct pipe *p)
     }
     for (unsigned g = 0; g < P; g++) {
         p->gens[g].next = g;
-        pair_u64(g, &p->gens[g].a, &p->gens[g].b);
+        fib_pair_u64(g, &p->gens[g].a, &p->gens[g].b);
     }
 #ifdef PCQ_HAVE_GMP
     p->numbers_ready = true;
     mpz_init(p->sum_big);
     if (p->cfg.big) {
         mpz_inits(p->z0, p->z1, p->z2, NULL);
-        pair_big(P - 1, p->z0, p->z1);
+        fib_pair_big(P - 1, p->z0, p->z1);
         mpz_add(p->z2, p->z0, p->z1);
         for (unsigned g = 0; g < P; g++) {
             struct gen *gg = &p->gens[g];
             mpz_inits(gg->za, gg->zb, gg->t, gg->u, NULL);
-            pair_big(g, gg->za, gg->zb);
+            fib_pair_big(g, gg->za, gg->zb);
         }
     }
 #endif
@@ -648,14 +448,6 @@ static void pipe_free(struct pipe *p)
     free(p->slots);
     free(p->present);
     free(p->gens);
-}
-
-static char *u64_string(uint64_t v)
-{
-    char *s = malloc(24);
-    if (s != NULL)
-        snprintf(s, 24, "%" PRIu64, v);
-    return s;
 }
 
 int fib_run(const fib_config_t *cfg, fib_result_t *res)
@@ -709,11 +501,12 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
         res->checksum = p.sum;
         res->ahead_peak = p.ahead_peak;
         res->held_peak = p.held_peak;
+        fib_term_t sum = {.v.u64 = p.sum};
 #ifdef PCQ_HAVE_GMP
-        res->checksum_str = p.cfg.big ? mpz_string(p.sum_big) : u64_string(p.sum);
-#else
-        res->checksum_str = u64_string(p.sum);
+        if (p.cfg.big)
+            sum.v.big = p.sum_big;
 #endif
+        res->checksum_str = fib_value_string(&sum, p.cfg.big);
     }
     pipe_free(&p);
     pcq_destroy(q);
