@@ -24,24 +24,39 @@
 #include <gmp.h>
 #endif
 
+/* v in decimal, as fib_count_below takes its bound. */
+static void decimal(char *buf, size_t size, uint64_t v)
+{
+    snprintf(buf, size, "%" PRIu64, v);
+}
+
 START_TEST(test_fib_numbers)
 {
-    uint64_t a = 0, b = 1, f;
-    for (uint64_t i = 0; i <= 93; i++) {
-        ck_assert_int_eq(fib_u64(i, &f), 0);
-        ck_assert_msg(f == a, "F(%" PRIu64 ") = %" PRIu64 ", expected %" PRIu64, i, f, a);
+    /* Against the plain recurrence mod 2^64, a few terms past the last
+     * that fits: the pipeline relies on fib_pair_u64 wrapping there. */
+    uint64_t a = 0, b = 1, f, f1;
+    for (uint64_t i = 0; i <= FIB_MAX_U64_INDEX + 3; i++) {
+        fib_pair_u64(i, &f, &f1);
+        ck_assert_msg(f == a && f1 == b, "fib_pair_u64(%" PRIu64 ")", i);
+        if (i <= FIB_MAX_U64_INDEX) {
+            ck_assert_int_eq(fib_u64(i, &f), 0);
+            ck_assert_msg(f == a, "F(%" PRIu64 ") = %" PRIu64 ", expected %" PRIu64, i, f, a);
+        }
+        if (i == FIB_MAX_U64_INDEX) { /* defaults.h's constants are right */
+            ck_assert_uint_eq(a, FIB_MAX_U64);
+            ck_assert_uint_lt(b, a); /* F(i+1) wrapped: it does not fit */
+        }
         uint64_t t = a + b;
         a = b;
         b = t;
     }
-    ck_assert_int_eq(fib_u64(93, &f), 0);
-    ck_assert_uint_eq(f, UINT64_C(12200160415121876738));
     f = 7;
-    ck_assert_int_eq(fib_u64(94, &f), EOVERFLOW);
+    ck_assert_int_eq(fib_u64(FIB_MAX_U64_INDEX + 1, &f), EOVERFLOW);
     ck_assert_int_eq(fib_u64(UINT64_MAX, &f), EOVERFLOW);
     ck_assert_uint_eq(f, 7);
 
     uint64_t n;
+    char bound[24];
     ck_assert_int_eq(fib_count_below("100", false, &n), 0);
     ck_assert_uint_eq(n, 12); /* 0 1 1 2 3 5 8 13 21 34 55 89 */
     ck_assert_int_eq(fib_count_below("0", false, &n), 0);
@@ -50,12 +65,14 @@ START_TEST(test_fib_numbers)
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(fib_count_below("2", false, &n), 0);
     ck_assert_uint_eq(n, 3);
-    ck_assert_int_eq(fib_count_below("12200160415121876738", false, &n), 0);
-    ck_assert_uint_eq(n, 93);
-    ck_assert_int_eq(fib_count_below("12200160415121876739", false, &n), 0);
-    ck_assert_uint_eq(n, 94);
+    decimal(bound, sizeof bound, FIB_MAX_U64);
+    ck_assert_int_eq(fib_count_below(bound, false, &n), 0);
+    ck_assert_uint_eq(n, FIB_MAX_U64_INDEX);
+    decimal(bound, sizeof bound, FIB_MAX_U64 + 1);
+    ck_assert_int_eq(fib_count_below(bound, false, &n), 0);
+    ck_assert_uint_eq(n, FIB_MAX_U64_COUNT);
     ck_assert_int_eq(fib_count_below("18446744073709551615", false, &n), 0);
-    ck_assert_uint_eq(n, 94);
+    ck_assert_uint_eq(n, FIB_MAX_U64_COUNT);
     ck_assert_int_eq(fib_count_below("18446744073709551616", false, &n), EOVERFLOW);
     ck_assert_int_eq(fib_count_below("12x", false, &n), EINVAL);
     ck_assert_int_eq(fib_count_below("", false, &n), EINVAL);
@@ -76,10 +93,12 @@ START_TEST(test_fib_big_numbers)
     ck_assert_uint_eq(strlen(s), 209);
     ck_assert_msg(strncmp(s, "43466557686937456435", 20) == 0, "F(1000) = %s", s);
     free(s);
-    ck_assert_int_eq(fib_big_string(93, &s), 0);
-    ck_assert_str_eq(s, "12200160415121876738");
+    char last[24];
+    decimal(last, sizeof last, FIB_MAX_U64);
+    ck_assert_int_eq(fib_big_string(FIB_MAX_U64_INDEX, &s), 0);
+    ck_assert_str_eq(s, last);
     free(s);
-    ck_assert_int_eq(fib_big_string(94, &s), 0);
+    ck_assert_int_eq(fib_big_string(FIB_MAX_U64_INDEX + 1, &s), 0);
     ck_assert_str_eq(s, "19740274219868223167");
     free(s);
     ck_assert_int_eq(fib_big_string(0, &s), 0);
@@ -88,7 +107,7 @@ START_TEST(test_fib_big_numbers)
     ck_assert_int_eq(fib_count_below("100", true, &n), 0);
     ck_assert_uint_eq(n, 12);
     ck_assert_int_eq(fib_count_below("19740274219868223168", true, &n), 0);
-    ck_assert_uint_eq(n, 95);
+    ck_assert_uint_eq(n, FIB_MAX_U64_COUNT + 1);
     /* F(1000) has 209 digits: 10^208 lies between F(995) and F(1000). */
     char bound[210];
     memset(bound, '0', 209);
@@ -187,7 +206,9 @@ START_TEST(test_fib_unordered)
 {
     for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
         const struct fib_setup *s = &fib_setups[i];
-        for (uint64_t count = 50; count <= 94; count += 44) {
+        static const uint64_t counts[] = {50, FIB_MAX_U64_COUNT};
+        for (size_t j = 0; j < sizeof counts / sizeof counts[0]; j++) {
+            uint64_t count = counts[j];
             struct fib_seen fs;
             fib_seen_init(&fs, count, false);
             fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, false, 0);
@@ -199,17 +220,11 @@ START_TEST(test_fib_unordered)
                 ck_assert_msg(fs.times[k] == 1, "F(%" PRIu64 ") delivered %u times", k,
                               fs.times[k]);
             /* sum F(0..n) = F(n+2) - 1, here n = count - 1, mod 2^64 */
-            uint64_t a, b;
-            if (count + 1 <= 93) {
-                ck_assert_int_eq(fib_u64(count + 1, &a), 0);
-            } else { /* F(95) wraps: F(95) = F(94) + F(93) mod 2^64 */
-                ck_assert_int_eq(fib_u64(93, &a), 0);
-                ck_assert_int_eq(fib_u64(92, &b), 0);
-                a = a + (a + b);
-            }
-            ck_assert_uint_eq(r.checksum, a - 1);
+            uint64_t f, f1;
+            fib_pair_u64(count, &f, &f1);
+            ck_assert_uint_eq(r.checksum, f1 - 1);
             char want[24];
-            snprintf(want, sizeof want, "%" PRIu64, a - 1);
+            decimal(want, sizeof want, f1 - 1);
             ck_assert_str_eq(r.checksum_str, want);
             ck_assert_uint_eq(r.terms, count);
             ck_assert_uint_eq(r.run.consumed, count);
@@ -227,13 +242,13 @@ START_TEST(test_fib_ordered)
     for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
         const struct fib_setup *s = &fib_setups[i];
         struct fib_seen fs;
-        fib_seen_init(&fs, 94, false);
+        fib_seen_init(&fs, FIB_MAX_U64_COUNT, false);
         fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, true, s->window);
         fib_result_t r;
         ck_assert_int_eq(fib_run(&c, &r), 0);
         ck_assert_uint_eq(fs.bad, 0);
-        ck_assert_uint_eq(fs.delivered, 94);
-        for (uint64_t k = 0; k < 94; k++)
+        ck_assert_uint_eq(fs.delivered, FIB_MAX_U64_COUNT);
+        for (uint64_t k = 0; k < FIB_MAX_U64_COUNT; k++)
             ck_assert_uint_eq(fs.order[k], k); /* = the single-thread output */
         ck_assert(r.window >= 1);
         if (s->window != 0)
@@ -246,21 +261,65 @@ START_TEST(test_fib_ordered)
 }
 END_TEST
 
+/* Zero counts get defaults.h's values; the window follows `ordered`. */
+START_TEST(test_fib_config)
+{
+    fib_config_t c = {.count = 10};
+    ck_assert_int_eq(fib_config_check(&c), 0);
+    ck_assert_uint_eq(c.count, 10);
+    ck_assert_uint_eq(c.producers, FIB_DEFAULT_PRODUCERS);
+    ck_assert_uint_eq(c.consumers, FIB_DEFAULT_CONSUMERS);
+    ck_assert_uint_eq(c.capacity, FIB_DEFAULT_CAPACITY);
+    ck_assert_uint_eq(c.batch, FIB_DEFAULT_BATCH);
+    ck_assert_uint_eq(c.window, 0);
+    fib_config_t again = c;
+    ck_assert_int_eq(fib_config_check(&again), 0);
+    ck_assert(again.producers == c.producers && again.consumers == c.consumers &&
+              again.capacity == c.capacity && again.batch == c.batch &&
+              again.window == c.window);
+
+    c = (fib_config_t){.window = 7};
+    ck_assert_int_eq(fib_config_check(&c), 0);
+    ck_assert_uint_eq(c.window, 0); /* not ordered: no window */
+    c = (fib_config_t){.window = 7, .ordered = true};
+    ck_assert_int_eq(fib_config_check(&c), 0);
+    ck_assert_uint_eq(c.window, 7);
+    c = (fib_config_t){.producers = 2, .consumers = 3, .capacity = 4, .batch = 5, .ordered = true};
+    ck_assert_int_eq(fib_config_check(&c), 0);
+    ck_assert_uint_eq(c.window, 2 * (4 + (2 + 3) * 5));
+    c.window = 0;
+    c.capacity = SIZE_MAX;
+    ck_assert_int_eq(fib_config_check(&c), EINVAL); /* the default window overflows */
+
+    c = (fib_config_t){.producers = FIB_MAX_THREADS, .consumers = FIB_MAX_THREADS};
+    ck_assert_int_eq(fib_config_check(&c), 0);
+    c.consumers = FIB_MAX_THREADS + 1;
+    ck_assert_int_eq(fib_config_check(&c), EINVAL);
+    c = (fib_config_t){.count = FIB_MAX_U64_COUNT};
+    ck_assert_int_eq(fib_config_check(&c), 0);
+    c.count++;
+    ck_assert_int_eq(fib_config_check(&c), EOVERFLOW);
+    c.big = true;
+    ck_assert_int_eq(fib_config_check(&c), fib_have_big() ? 0 : ENOTSUP);
+    ck_assert_int_eq(fib_config_check(NULL), EINVAL);
+}
+END_TEST
+
 START_TEST(test_fib_refused)
 {
     struct fib_seen fs;
-    fib_seen_init(&fs, 95, false);
+    fib_seen_init(&fs, FIB_MAX_U64_COUNT + 1, false);
     fib_config_t c = fib_cfg(&fs, 1, 1, 4, 1, false, 0);
     fib_result_t r;
-    ck_assert_int_eq(fib_run(&c, &r), EOVERFLOW); /* F(94) in 64-bit mode */
+    ck_assert_int_eq(fib_run(&c, &r), EOVERFLOW);
     fib_result_free(&r);
     ck_assert_uint_eq(fs.delivered, 0);
-    c.count = 94;
+    c.count = FIB_MAX_U64_COUNT;
     c.on_term = NULL;
     ck_assert_int_eq(fib_run(&c, &r), EINVAL);
     fib_result_free(&r);
     c.on_term = fib_record;
-    c.producers = 1025;
+    c.producers = FIB_MAX_THREADS + 1;
     ck_assert_int_eq(fib_run(&c, &r), EINVAL);
     fib_result_free(&r);
     c.producers = 1;
@@ -365,6 +424,7 @@ Suite *suite_fib(void)
     tcase_add_test(fib, test_fib_big_numbers);
     tcase_add_test(fib, test_fib_unordered);
     tcase_add_test(fib, test_fib_ordered);
+    tcase_add_test(fib, test_fib_config);
     tcase_add_test(fib, test_fib_refused);
     tcase_add_test(fib, test_fib_error);
     tcase_add_test(fib, test_fib_big_pipeline);

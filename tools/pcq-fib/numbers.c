@@ -143,7 +143,8 @@ int fib_count_below(const char *bound, bool big, uint64_t *count)
             return EOVERFLOW;
         lim = lim * 10 + digit;
     }
-    /* F(94) > UINT64_MAX >= lim: the loop stops by i = 94 without a wrap. */
+    /* F(FIB_MAX_U64_COUNT) exceeds every 64-bit bound: stopping there is the
+     * answer, not a cut-off. */
     uint64_t i = 0, f;
     while (i <= FIB_MAX_U64_INDEX && fib_u64(i, &f) == 0 && f < lim)
         i++;

@@ -17,8 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* F(93) = 12200160415121876738 is the largest Fibonacci number below 2^64. */
-#define FIB_MAX_U64_INDEX 93
+#include "defaults.h"
 
 #ifdef PCQ_HAVE_GMP
 #include <gmp.h>

@@ -10,12 +10,13 @@
  *   F(i+P+1) = F(i) F(P)   + F(i+1) F(P+1)
  * (with P == 1 this is the plain a, b = b, a+b). No generator needs
  * another's terms. In 64-bit mode everything is computed mod 2^64; the
- * identities hold in that ring, so every term up to F(93) comes out exact
- * even where a helper value (F(94), F(P+1)) wraps. Asking for F(94) or
- * more is refused before anything runs. In big mode each term is copied
- * into a fresh heap mpz_t whose pointer goes through the queue: the
- * consumer side frees it after delivery, dispose frees leftovers after an
- * error, and fib_run frees terms still waiting to be reordered.
+ * identities hold in that ring, so every term that fits 64 bits comes out
+ * exact even where a helper value (F(i+1), F(P+1)) wraps. Asking for more
+ * is refused before anything runs (fib_config_check). In big mode each
+ * term is copied into a fresh heap mpz_t whose pointer goes through the
+ * queue: the consumer side frees it after delivery, dispose frees
+ * leftovers after an error, and fib_run frees terms still waiting to be
+ * reordered.
  *
  * Delivery. Consumers pop terms and hand them to on_term under p->mu, so
  * on_term calls never overlap. Unordered: in the order popped. Ordered: a
@@ -51,8 +52,6 @@
 #include <string.h>
 #include <time.h>
 
-#define FIB_MAX_THREADS 1024
-
 /* A pthread call that cannot fail here unless the program is broken. */
 #define FIB_CHECK(call)                                                    \
     do {                                                                   \
@@ -76,8 +75,7 @@ struct gen {
 
 struct pipe {
     /* Immutable while the threads run. */
-    fib_config_t cfg; /* defaults applied */
-    size_t window;    /* ordered: W */
+    fib_config_t cfg; /* completed by fib_config_check; cfg.window is W */
     uint64_t t0;      /* start, ns on CLOCK_MONOTONIC */
     uint64_t c0, c1, c2; /* F(P-1), F(P), F(P+1) mod 2^64 */
 #ifdef PCQ_HAVE_GMP
@@ -180,7 +178,7 @@ static int make_term(struct pipe *p, struct gen *g, fib_term_t *t)
     uint64_t a = g->a, b = g->b;
     if (P == 1) {
         g->a = b;
-        g->b = a + b; /* mod 2^64: wraps only past F(93), see the top */
+        g->b = a + b; /* mod 2^64: wraps only past what fits, see the top */
     } else {
         g->a = a * p->c0 + b * p->c1;
         g->b = a * p->c1 + b * p->c2;
@@ -198,7 +196,7 @@ static bool window_open(struct pipe *p, struct gen *g, unsigned index, size_t ha
 {
     bool go = true;
     mu_lock(p);
-    while (!p->aborted && g->next >= p->next_out + p->window) {
+    while (!p->aborted && g->next >= p->next_out + p->cfg.window) {
         if (have > 0) {
             go = false;
             break;
@@ -274,14 +272,14 @@ static int deliver(struct pipe *p, unsigned consumer, const fib_term_t *t)
 /* Ordered mode: file t, then deliver every term due. Caller holds mu. */
 static int reorder(struct pipe *p, unsigned consumer, const fib_term_t *t)
 {
-    size_t slot = (size_t)(t->index % p->window);
+    size_t slot = (size_t)(t->index % p->cfg.window);
     assert(!p->present[slot]); /* free: see "the bounded window" at the top */
     p->slots[slot] = *t;
     p->present[slot] = true;
     if (++p->held > p->held_peak)
         p->held_peak = p->held;
     int rc = 0;
-    size_t due = (size_t)(p->next_out % p->window);
+    size_t due = (size_t)(p->next_out % p->cfg.window);
     uint64_t before = p->next_out;
     while (!p->aborted && p->present[due]) {
         rc = deliver(p, consumer, &p->slots[due]);
@@ -291,7 +289,7 @@ static int reorder(struct pipe *p, unsigned consumer, const fib_term_t *t)
         p->present[due] = false;
         p->held--;
         p->next_out++;
-        due = due + 1 == p->window ? 0 : due + 1;
+        due = due + 1 == p->cfg.window ? 0 : due + 1;
     }
     if (p->next_out != before && p->room_waiters > 0)
         FIB_CHECK(pthread_cond_broadcast(&p->room));
@@ -360,34 +358,31 @@ static void on_stop(void *arg, int error)
 /* fib_run                                                            */
 /* ------------------------------------------------------------------ */
 
-static int check_config(const fib_config_t *in, fib_config_t *c, size_t *window)
+int fib_config_check(fib_config_t *c)
 {
-    if (in == NULL || in->on_term == NULL)
+    if (c == NULL)
         return EINVAL;
-    *c = *in;
     if (c->producers == 0)
-        c->producers = 1;
+        c->producers = FIB_DEFAULT_PRODUCERS;
     if (c->consumers == 0)
-        c->consumers = 1;
+        c->consumers = FIB_DEFAULT_CONSUMERS;
     if (c->capacity == 0)
-        c->capacity = 16;
+        c->capacity = FIB_DEFAULT_CAPACITY;
     if (c->batch == 0)
-        c->batch = 1;
+        c->batch = FIB_DEFAULT_BATCH;
     if (c->producers > FIB_MAX_THREADS || c->consumers > FIB_MAX_THREADS)
         return EINVAL;
     if (c->big && !fib_have_big())
         return ENOTSUP;
-    if (!c->big && c->count > FIB_MAX_U64_INDEX + 1)
+    if (!c->big && c->count > FIB_MAX_U64_COUNT)
         return EOVERFLOW;
-    *window = 0;
-    if (c->ordered) {
+    if (!c->ordered) {
+        c->window = 0;
+    } else if (c->window == 0) {
         size_t threads = (size_t)c->producers + c->consumers;
-        if (c->window != 0)
-            *window = c->window;
-        else if (c->capacity <= SIZE_MAX / 8 && c->batch <= SIZE_MAX / 8 / threads)
-            *window = 2 * (c->capacity + threads * c->batch);
-        else
+        if (c->capacity > SIZE_MAX / 8 || c->batch > SIZE_MAX / 8 / threads)
             return EINVAL;
+        c->window = 2 * (c->capacity + threads * c->batch);
     }
     return 0;
 }
@@ -401,8 +396,8 @@ static int pipe_init(struct pipe *p)
     if (p->gens == NULL)
         return ENOMEM;
     if (p->cfg.ordered) {
-        p->slots = calloc(p->window, sizeof *p->slots);
-        p->present = calloc(p->window, sizeof *p->present);
+        p->slots = calloc(p->cfg.window, sizeof *p->slots);
+        p->present = calloc(p->cfg.window, sizeof *p->present);
         if (p->slots == NULL || p->present == NULL)
             return ENOMEM;
     }
@@ -430,7 +425,7 @@ static int pipe_init(struct pipe *p)
 static void pipe_free(struct pipe *p)
 {
     if (p->slots != NULL) {
-        for (size_t s = 0; s < p->window; s++)
+        for (size_t s = 0; s < p->cfg.window; s++)
             if (p->present[s])
                 term_free(p, &p->slots[s]);
     }
@@ -455,12 +450,15 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
     if (res == NULL)
         return EINVAL;
     memset(res, 0, sizeof *res);
+    if (cfg == NULL || cfg->on_term == NULL)
+        return EINVAL;
     struct pipe p;
     memset(&p, 0, sizeof p);
-    int rc = check_config(cfg, &p.cfg, &p.window);
+    p.cfg = *cfg;
+    int rc = fib_config_check(&p.cfg);
     if (rc != 0)
         return rc;
-    res->window = p.window;
+    res->window = p.cfg.window;
 
     pcq_t *q = NULL;
     rc = pcq_create(&q, p.cfg.capacity, sizeof(fib_term_t));

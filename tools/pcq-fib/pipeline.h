@@ -22,16 +22,17 @@
 #include "numbers.h"
 #include "pcq_driver.h"
 
-/* What to run. Zero means the default for every count. */
+/* What to run. Zero means the default (FIB_DEFAULT_*, defaults.h) for
+ * every count but `count`; fib_config_check fills them in. */
 typedef struct fib_config {
     uint64_t count;      /* terms F(0)..F(count-1) */
-    unsigned producers;  /* generator threads (1) */
-    unsigned consumers;  /* consumer threads (1) */
-    size_t capacity;     /* queue capacity in terms (16) */
-    size_t batch;        /* terms per push and per pop (1) */
-    size_t window;       /* ordered: reorder window in terms, >= 1; the
-                            default is 2 * (capacity + (producers +
-                            consumers) * batch) */
+    unsigned producers;  /* generator threads */
+    unsigned consumers;  /* consumer threads */
+    size_t capacity;     /* queue capacity in terms */
+    size_t batch;        /* terms per push and per pop */
+    size_t window;       /* ordered: reorder window in terms; the default
+                            is 2 * (capacity + (producers + consumers) *
+                            batch). Not ordered: ignored (set to 0) */
     bool ordered;        /* deliver in index order */
     bool big;            /* GMP numbers instead of 64-bit ones */
     unsigned produce_delay_ms; /* simulated work per term produced */
@@ -63,13 +64,26 @@ typedef struct fib_result {
 } fib_result_t;
 
 /*
+ * Fill in the defaults of every zero count in *c and check the result: the
+ * first thing fib_run does with its configuration, so a caller may learn
+ * what will run, or why it will be refused, before it starts anything.
+ * The callbacks are not looked at. Calling it twice changes nothing.
+ *  0          *c is complete
+ *  EINVAL     c is NULL, more than FIB_MAX_THREADS producers or consumers,
+ *             or the default window does not fit a size_t
+ *  EOVERFLOW  64-bit mode and count > FIB_MAX_U64_COUNT (the terms from
+ *             F(FIB_MAX_U64_COUNT) on do not fit 64 bits)
+ *  ENOTSUP    big mode in a build without GMP
+ */
+int fib_config_check(fib_config_t *c);
+
+/*
  * Run the pipeline; blocks until it is over. `res` receives what happened
  * (also on error; call fib_result_free either way).
  *  0          every term was delivered
- *  EINVAL     cfg or res is NULL, on_term is NULL, window is 0 after
- *             defaults, or more than 1024 producers or consumers
- *  EOVERFLOW  64-bit mode and count > 94 (F(94) does not fit 64 bits)
- *  ENOTSUP    big mode in a build without GMP
+ *  EINVAL     cfg or res is NULL, on_term is NULL, or as fib_config_check
+ *  EOVERFLOW  as fib_config_check
+ *  ENOTSUP    as fib_config_check
  *  ENOMEM     out of memory
  *  other      what on_term or pcq_run() returned
  */
