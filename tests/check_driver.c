@@ -18,7 +18,8 @@
  * the n-th call after create_fail_in is set to n.
  *
  * Callbacks never call ck_assert (undefined from another thread under
- * CK_FORK=no): they count problems in the harness, checked after the run.
+ * CK_FORK=no): they count problems in the harness, checked after the run,
+ * and a pthread call failing in them aborts through PCQ_CHECK.
  */
 #include "test_util.h"
 
@@ -29,21 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fatal.h"
 #include "pcq_driver.h"
 
 /* Elements per producer in runs that stop on an error long before. */
 #define ENDLESS 4096
-
-/* A pthread call in a callback: it cannot ck_assert (see above), so a
- * failure, which would be a bug, aborts with a message. */
-#define PT(call)                                                           \
-    do {                                                                   \
-        int pt_rc_ = (call);                                               \
-        if (pt_rc_ != 0) {                                                 \
-            fprintf(stderr, "%s failed: %s\n", #call, strerror(pt_rc_));    \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 #define ELEM(p, s) (((uint64_t)(p) << 32) | (uint64_t)(s))
 #define ELEM_P(e) ((unsigned)((e) >> 32))
@@ -133,8 +124,8 @@ static void h_init(struct harness *h, unsigned P, unsigned C, size_t capacity, u
 static void h_destroy(struct harness *h)
 {
     gate_destroy(&h->gate);
-    PT(pthread_cond_destroy(&h->cv));
-    PT(pthread_mutex_destroy(&h->mu));
+    PCQ_CHECK(pthread_cond_destroy(&h->cv));
+    PCQ_CHECK(pthread_mutex_destroy(&h->mu));
     free(h->in_push);
     free(h->seen);
     free(h->next);
@@ -154,24 +145,24 @@ static void h_tick(struct harness *h, uint64_t e)
 
 static void h_gate_wait(struct harness *h)
 {
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     h->gated++;
-    PT(pthread_cond_broadcast(&h->cv));
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_cond_broadcast(&h->cv));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     gate_wait(&h->gate);
 }
 
 static int h_produce(void *arg, unsigned index, void *elems, size_t max, size_t *count)
 {
     struct harness *h = arg;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (index >= h->P)
         h_problem(h, "produce: bad index");
     if (*count != 0)
         h_problem(h, "produce: *count not 0 on entry");
     h->in_push[index] = false; /* its push is over */
     bool bad = h->produce_calls_to_fail > 0 && --h->produce_calls_to_fail == 0;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     if (bad) { /* break the contract: more than max */
         *count = max + 1;
         return 0;
@@ -193,27 +184,27 @@ static int h_consume(void *arg, unsigned index, void *elems, size_t count)
 {
     struct harness *h = arg;
     const uint64_t *in = elems;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (index >= h->C)
         h_problem(h, "consume: bad index");
     h->consume_calls++;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     for (size_t k = 0; k < count; k++) {
-        PT(pthread_mutex_lock(&h->mu));
+        PCQ_CHECK(pthread_mutex_lock(&h->mu));
         h_tick(h, in[k]);
         uint64_t nth = ++h->consumed;
-        PT(pthread_mutex_unlock(&h->mu));
+        PCQ_CHECK(pthread_mutex_unlock(&h->mu));
         if (h->gate_consumers)
             h_gate_wait(h);
         if (h->consume_hook != NULL) {
             int rc = h->consume_hook(h, index, nth);
             if (rc != 0) { /* the rest of the batch is ours: still delivered */
-                PT(pthread_mutex_lock(&h->mu));
+                PCQ_CHECK(pthread_mutex_lock(&h->mu));
                 while (++k < count) {
                     h_tick(h, in[k]);
                     h->consumed++;
                 }
-                PT(pthread_mutex_unlock(&h->mu));
+                PCQ_CHECK(pthread_mutex_unlock(&h->mu));
                 return rc;
             }
         }
@@ -225,33 +216,33 @@ static void h_dispose(void *arg, void *elems, size_t count)
 {
     struct harness *h = arg;
     const uint64_t *in = elems;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (count == 0)
         h_problem(h, "dispose with count 0");
     for (size_t k = 0; k < count; k++)
         h_tick(h, in[k]);
     h->disposed += count;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
 }
 
 static void h_on_wait(void *arg, pcq_role_t role, unsigned index)
 {
     struct harness *h = arg;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     h->hook_waits[role == PCQ_CONSUMER]++;
     if (role == PCQ_PRODUCER && index < h->P)
         h->in_push[index] = true;
-    PT(pthread_cond_broadcast(&h->cv));
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_cond_broadcast(&h->cv));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
 }
 
 static void h_on_stop(void *arg, int error)
 {
     struct harness *h = arg;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     h->stop_calls++;
     h->stop_error = error;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     gate_open(&h->gate);
 }
 
@@ -275,10 +266,10 @@ static unsigned h_blocked(const struct harness *h)
  */
 static void h_await_stuck(struct harness *h, unsigned gated, unsigned blocking)
 {
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     while (h->gated < gated || h_blocked(h) < blocking)
-        PT(pthread_cond_wait(&h->cv, &h->mu));
-    PT(pthread_mutex_unlock(&h->mu));
+        PCQ_CHECK(pthread_cond_wait(&h->cv, &h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     while (pcq_size(h->q) < h->capacity)
         sched_yield();
 }
@@ -287,10 +278,10 @@ static void h_await_stuck(struct harness *h, unsigned gated, unsigned blocking)
  * were counted by the queue (a short spin: they are on their way). */
 static void h_await_consumers_sleep(struct harness *h, uint64_t n)
 {
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     while (h->hook_waits[1] < n)
-        PT(pthread_cond_wait(&h->cv, &h->mu));
-    PT(pthread_mutex_unlock(&h->mu));
+        PCQ_CHECK(pthread_cond_wait(&h->cv, &h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     await_pop_waits(h->q, n);
 }
 
@@ -458,10 +449,10 @@ static void *await_closed_then_open(void *arg)
     struct harness *h = arg;
     while (!pcq_is_closed(h->q))
         sched_yield();
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (pcq_size(h->q) == 0)
         h_problem(h, "closed with nothing left to drain");
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     gate_open(&h->gate);
     return NULL;
 }

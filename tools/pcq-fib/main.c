@@ -21,20 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fatal.h"
 #include "pipeline.h"
 
 #define EXIT_USAGE 2
-
-/* A pthread call that cannot fail unless the program is broken. */
-#define CHECK(call)                                                        \
-    do {                                                                   \
-        int check_rc_ = (call);                                            \
-        if (check_rc_ != 0) {                                              \
-            fprintf(stderr, "pcq-fib: %s failed: %s\n", #call,              \
-                    strerror(check_rc_));                                  \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 static const char *prog = "pcq-fib";
 
@@ -261,13 +251,13 @@ static int on_term(void *arg, unsigned consumer, const fib_term_t *t)
     struct tool *tl = arg;
     (void)consumer;
     if (tl->progress) {
-        CHECK(pthread_mutex_lock(&tl->mu));
+        PCQ_CHECK(pthread_mutex_lock(&tl->mu));
         tl->delivered++;
         if (tl->bar_shown && !tl->quiet) { /* make room for the line */
             fputs("\r\033[K", stderr);
             tl->bar_shown = false;
         }
-        CHECK(pthread_mutex_unlock(&tl->mu));
+        PCQ_CHECK(pthread_mutex_unlock(&tl->mu));
     }
     return tl->quiet ? 0 : fib_term_print(stdout, t, tl->big);
 }
@@ -294,17 +284,11 @@ static void draw_bar(struct tool *tl)
     tl->bar_shown = true;
 }
 
-static struct timespec after_ms(long ms)
+/* A deadline `ms` from now on CLOCK_MONOTONIC, the clock of tl->cv. */
+static struct timespec after_ms(unsigned ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    uint64_t t = pcq__now_ns() + (uint64_t)ms * 1000000u;
+    return (struct timespec){(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
 }
 
 /* Wait for the end of the run until `deadline`; caller holds tl->mu. */
@@ -314,7 +298,7 @@ static void wait_until(struct tool *tl, const struct timespec *deadline)
         int rc = pthread_cond_timedwait(&tl->cv, &tl->mu, deadline);
         if (rc == ETIMEDOUT)
             break;
-        CHECK(rc);
+        PCQ_CHECK(rc);
     }
 }
 
@@ -323,7 +307,7 @@ static void wait_until(struct tool *tl, const struct timespec *deadline)
 static void *progress_main(void *arg)
 {
     struct tool *tl = arg;
-    CHECK(pthread_mutex_lock(&tl->mu));
+    PCQ_CHECK(pthread_mutex_lock(&tl->mu));
     struct timespec first = after_ms(1000);
     wait_until(tl, &first);
     while (!tl->finished) {
@@ -333,7 +317,7 @@ static void *progress_main(void *arg)
     }
     if (tl->bar_shown)
         fputs("\r\033[K", stderr);
-    CHECK(pthread_mutex_unlock(&tl->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&tl->mu));
     return NULL;
 }
 
@@ -368,7 +352,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot set up: out of resources\n", prog);
         return EXIT_FAILURE;
     }
-    CHECK(pthread_condattr_destroy(&ca));
+    PCQ_CHECK(pthread_condattr_destroy(&ca));
     pthread_t bar;
     if (tl.progress && pthread_create(&bar, NULL, progress_main, &tl) != 0)
         tl.progress = false; /* no bar then; the run does not need it */
@@ -381,14 +365,14 @@ int main(int argc, char **argv)
     int rc = fib_run(&cfg, &res);
 
     if (tl.progress) {
-        CHECK(pthread_mutex_lock(&tl.mu));
+        PCQ_CHECK(pthread_mutex_lock(&tl.mu));
         tl.finished = true;
-        CHECK(pthread_cond_signal(&tl.cv));
-        CHECK(pthread_mutex_unlock(&tl.mu));
-        CHECK(pthread_join(bar, NULL));
+        PCQ_CHECK(pthread_cond_signal(&tl.cv));
+        PCQ_CHECK(pthread_mutex_unlock(&tl.mu));
+        PCQ_CHECK(pthread_join(bar, NULL));
     }
-    CHECK(pthread_cond_destroy(&tl.cv));
-    CHECK(pthread_mutex_destroy(&tl.mu));
+    PCQ_CHECK(pthread_cond_destroy(&tl.cv));
+    PCQ_CHECK(pthread_mutex_destroy(&tl.mu));
 
     int status = EXIT_SUCCESS;
     if (rc != 0) {

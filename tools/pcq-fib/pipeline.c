@@ -52,16 +52,7 @@
 #include <string.h>
 #include <time.h>
 
-/* A pthread call that cannot fail here unless the program is broken. */
-#define FIB_CHECK(call)                                                    \
-    do {                                                                   \
-        int fib_rc_ = (call);                                              \
-        if (fib_rc_ != 0) {                                                \
-            fprintf(stderr, "fib: %s failed: %s (%s:%d)\n", #call,          \
-                    strerror(fib_rc_), __FILE__, __LINE__);                \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
+#include "fatal.h"
 
 /* One generator's state: touched only by its producer thread, and by
  * fib_run before the threads start and after they are joined. */
@@ -99,15 +90,8 @@ struct pipe {
     bool numbers_ready;    /* fib_run: the mpz_t fields are initialised */
 };
 
-static void mu_lock(struct pipe *p) { FIB_CHECK(pthread_mutex_lock(&p->mu)); }
-static void mu_unlock(struct pipe *p) { FIB_CHECK(pthread_mutex_unlock(&p->mu)); }
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+static void mu_lock(struct pipe *p) { PCQ_CHECK(pthread_mutex_lock(&p->mu)); }
+static void mu_unlock(struct pipe *p) { PCQ_CHECK(pthread_mutex_unlock(&p->mu)); }
 
 /* Simulated work: sleeping here is the point, not synchronisation. */
 static void delay_ms(unsigned ms)
@@ -123,7 +107,7 @@ static void delay_ms(unsigned ms)
 static void trace(struct pipe *p, const char *fmt, ...)
 {
     char head[32];
-    double ms = (double)(mono_ns() - p->t0) / 1e6;
+    double ms = (double)(pcq__now_ns() - p->t0) / 1e6;
     int hn = snprintf(head, sizeof head, "[%10.3f ms] ", ms);
     va_list ap;
     va_start(ap, fmt);
@@ -206,7 +190,7 @@ static bool window_open(struct pipe *p, struct gen *g, unsigned index, size_t ha
                      "))",
                   index, g->next, p->next_out);
         p->room_waiters++;
-        FIB_CHECK(pthread_cond_wait(&p->room, &p->mu));
+        PCQ_CHECK(pthread_cond_wait(&p->room, &p->mu));
         p->room_waiters--;
     }
     if (p->aborted)
@@ -292,7 +276,7 @@ static int reorder(struct pipe *p, unsigned consumer, const fib_term_t *t)
         due = due + 1 == p->cfg.window ? 0 : due + 1;
     }
     if (p->next_out != before && p->room_waiters > 0)
-        FIB_CHECK(pthread_cond_broadcast(&p->room));
+        PCQ_CHECK(pthread_cond_broadcast(&p->room));
     return rc;
 }
 
@@ -350,7 +334,7 @@ static void on_stop(void *arg, int error)
     mu_lock(p);
     p->aborted = true;
     if (p->room_waiters > 0)
-        FIB_CHECK(pthread_cond_broadcast(&p->room));
+        PCQ_CHECK(pthread_cond_broadcast(&p->room));
     mu_unlock(p);
 }
 
@@ -471,7 +455,7 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
     if (rc == 0 && (rc = pthread_mutex_init(&p.mu, NULL)) != 0)
         rc = ENOMEM;
     if (rc == 0 && (rc = pthread_cond_init(&p.room, NULL)) != 0) {
-        FIB_CHECK(pthread_mutex_destroy(&p.mu));
+        PCQ_CHECK(pthread_mutex_destroy(&p.mu));
         rc = ENOMEM;
     }
     if (rc == 0) {
@@ -489,11 +473,11 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
         d.arg = &p;
         d.producer_stats = res->producer_stats;
         d.consumer_stats = res->consumer_stats;
-        p.t0 = mono_ns();
+        p.t0 = pcq__now_ns();
         rc = pcq_run(&d, &res->run);
-        res->seconds = (double)(mono_ns() - p.t0) / 1e9;
-        FIB_CHECK(pthread_cond_destroy(&p.room));
-        FIB_CHECK(pthread_mutex_destroy(&p.mu));
+        res->seconds = (double)(pcq__now_ns() - p.t0) / 1e9;
+        PCQ_CHECK(pthread_cond_destroy(&p.room));
+        PCQ_CHECK(pthread_mutex_destroy(&p.mu));
         /* Every thread is joined: the fields below are ours alone. */
         res->terms = p.terms;
         res->checksum = p.sum;
