@@ -2,13 +2,15 @@
  * pcq-fib — the Fibonacci pipeline on pcq: generator threads push the terms
  * through a bounded queue to consumer threads, which print them.
  *
- * The pipeline itself lives in src/fib.c (on pcq_run() from libpcq); this
- * file is the command line: options, output, the summary, the trace and the
+ * The pipeline itself lives in pipeline.c (on pcq_run() from libpcq), the
+ * arithmetic in numbers.c, the defaults and limits in defaults.h; this file
+ * is the command line: options, output, the summary, the trace and the
  * progress bar. Run `pcq-fib --help` for the options.
  *
- * Output goes through stdio from one thread at a time: fib.c serialises
- * on_term and on_trace under its lock, and the progress bar thread writes
- * under `tool.mu`, which on_term also takes (always after fib.c's lock).
+ * Output goes through stdio from one thread at a time: pipeline.c
+ * serialises on_term and on_trace under its lock, and the progress bar
+ * thread writes under `tool.mu`, which on_term also takes (always after
+ * the pipeline's lock).
  */
 #include <errno.h>
 #include <getopt.h>

@@ -9,9 +9,10 @@
 #   make test-tools  tests/tools.sh natively (with the --big memcheck run),
 #                    then under Helgrind and under DRD
 #
-# The pipeline (every file here but main.c) is not part of libpcq, since
-# GMP is optional: it is compiled into the tool and into the test binaries,
-# whose Fibonacci suite (tests/check_fib.c) drives it directly.
+# The numbers and the pipeline (FIB_SRCS: every .c file here but main.c)
+# are not part of libpcq, since GMP is optional: they are compiled into the
+# tool and into the test binaries, whose Fibonacci suite (tests/check_fib.c)
+# drives them directly.
 NO_GMP ?=
 HAVE_GMP := $(if $(NO_GMP),,$(shell printf '#include <gmp.h>\n' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && echo 1))
 GMP_CPPFLAGS := $(if $(HAVE_GMP),-DPCQ_HAVE_GMP)
