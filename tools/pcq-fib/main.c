@@ -227,7 +227,7 @@ static void parse(int argc, char **argv, struct options *o)
         bad_usage("--count %" PRIu64 " asks for F(0)..F(%" PRIu64 "), but F(%d) and beyond "
                   "do not fit 64 bits (F(%d) = %" PRIu64 " is the last); "
                   "use --big, or --count %d at most",
-                  cfg->count, cfg->count - 1, FIB_MAX_U64_COUNT, FIB_MAX_U64_INDEX,
+                  cfg->count, cfg->count - 1, FIB_MAX_U64_INDEX + 1, FIB_MAX_U64_INDEX,
                   FIB_MAX_U64, FIB_MAX_U64_COUNT);
     if (rc != 0)
         bad_usage("%s", strerror(rc));

@@ -339,7 +339,7 @@ static void on_stop(void *arg, int error)
 }
 
 /* ------------------------------------------------------------------ */
-/* fib_run                                                            */
+/* fib_config_check and fib_run                                       */
 /* ------------------------------------------------------------------ */
 
 int fib_config_check(fib_config_t *c)

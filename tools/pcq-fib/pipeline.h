@@ -32,7 +32,8 @@ typedef struct fib_config {
     size_t batch;        /* terms per push and per pop */
     size_t window;       /* ordered: reorder window in terms; the default
                             is 2 * (capacity + (producers + consumers) *
-                            batch). Not ordered: ignored (set to 0) */
+                            batch). Not ordered: ignored, and set to 0
+                            by fib_config_check */
     bool ordered;        /* deliver in index order */
     bool big;            /* GMP numbers instead of 64-bit ones */
     unsigned produce_delay_ms; /* simulated work per term produced */
