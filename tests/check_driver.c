@@ -1,6 +1,5 @@
 /*
- * check_driver.c — the driver contract (pcq_run, include/pcq_driver.h) and
- * the Fibonacci pipeline on it (src/fib.c), issue 4.
+ * check_driver.c — the driver contract (pcq_run, include/pcq_driver.h).
  *
  * Driver tests run a harness: producer i hands over the elements
  * ELEM(i, 0), ELEM(i, 1), ... (up to `per` of them); consumers and dispose
@@ -15,11 +14,12 @@
  * run returns at all shows no thread was left blocked.
  *
  * pthread_create failures are injected through -Wl,--wrap=pthread_create
- * (set in the Makefile's tools section): __wrap_pthread_create below fails
+ * (TEST_LDFLAGS in tests/tests.mk): __wrap_pthread_create below fails
  * the n-th call after create_fail_in is set to n.
  *
  * Callbacks never call ck_assert (undefined from another thread under
- * CK_FORK=no): they count problems in the harness, checked after the run.
+ * CK_FORK=no): they count problems in the harness, checked after the run,
+ * and a pthread call failing in them aborts through PCQ_CHECK.
  */
 #include "test_util.h"
 
@@ -30,26 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fib.h"
+#include "fatal.h"
 #include "pcq_driver.h"
-
-#ifdef PCQ_HAVE_GMP
-#include <gmp.h>
-#endif
 
 /* Elements per producer in runs that stop on an error long before. */
 #define ENDLESS 4096
-
-/* A pthread call in a callback: it cannot ck_assert (see above), so a
- * failure, which would be a bug, aborts with a message. */
-#define PT(call)                                                           \
-    do {                                                                   \
-        int pt_rc_ = (call);                                               \
-        if (pt_rc_ != 0) {                                                 \
-            fprintf(stderr, "%s failed: %s\n", #call, strerror(pt_rc_));    \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 #define ELEM(p, s) (((uint64_t)(p) << 32) | (uint64_t)(s))
 #define ELEM_P(e) ((unsigned)((e) >> 32))
@@ -139,8 +124,8 @@ static void h_init(struct harness *h, unsigned P, unsigned C, size_t capacity, u
 static void h_destroy(struct harness *h)
 {
     gate_destroy(&h->gate);
-    PT(pthread_cond_destroy(&h->cv));
-    PT(pthread_mutex_destroy(&h->mu));
+    PCQ_CHECK(pthread_cond_destroy(&h->cv));
+    PCQ_CHECK(pthread_mutex_destroy(&h->mu));
     free(h->in_push);
     free(h->seen);
     free(h->next);
@@ -160,24 +145,24 @@ static void h_tick(struct harness *h, uint64_t e)
 
 static void h_gate_wait(struct harness *h)
 {
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     h->gated++;
-    PT(pthread_cond_broadcast(&h->cv));
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_cond_broadcast(&h->cv));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     gate_wait(&h->gate);
 }
 
 static int h_produce(void *arg, unsigned index, void *elems, size_t max, size_t *count)
 {
     struct harness *h = arg;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (index >= h->P)
         h_problem(h, "produce: bad index");
     if (*count != 0)
         h_problem(h, "produce: *count not 0 on entry");
     h->in_push[index] = false; /* its push is over */
     bool bad = h->produce_calls_to_fail > 0 && --h->produce_calls_to_fail == 0;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     if (bad) { /* break the contract: more than max */
         *count = max + 1;
         return 0;
@@ -199,27 +184,27 @@ static int h_consume(void *arg, unsigned index, void *elems, size_t count)
 {
     struct harness *h = arg;
     const uint64_t *in = elems;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (index >= h->C)
         h_problem(h, "consume: bad index");
     h->consume_calls++;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     for (size_t k = 0; k < count; k++) {
-        PT(pthread_mutex_lock(&h->mu));
+        PCQ_CHECK(pthread_mutex_lock(&h->mu));
         h_tick(h, in[k]);
         uint64_t nth = ++h->consumed;
-        PT(pthread_mutex_unlock(&h->mu));
+        PCQ_CHECK(pthread_mutex_unlock(&h->mu));
         if (h->gate_consumers)
             h_gate_wait(h);
         if (h->consume_hook != NULL) {
             int rc = h->consume_hook(h, index, nth);
             if (rc != 0) { /* the rest of the batch is ours: still delivered */
-                PT(pthread_mutex_lock(&h->mu));
+                PCQ_CHECK(pthread_mutex_lock(&h->mu));
                 while (++k < count) {
                     h_tick(h, in[k]);
                     h->consumed++;
                 }
-                PT(pthread_mutex_unlock(&h->mu));
+                PCQ_CHECK(pthread_mutex_unlock(&h->mu));
                 return rc;
             }
         }
@@ -231,33 +216,33 @@ static void h_dispose(void *arg, void *elems, size_t count)
 {
     struct harness *h = arg;
     const uint64_t *in = elems;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (count == 0)
         h_problem(h, "dispose with count 0");
     for (size_t k = 0; k < count; k++)
         h_tick(h, in[k]);
     h->disposed += count;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
 }
 
 static void h_on_wait(void *arg, pcq_role_t role, unsigned index)
 {
     struct harness *h = arg;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     h->hook_waits[role == PCQ_CONSUMER]++;
     if (role == PCQ_PRODUCER && index < h->P)
         h->in_push[index] = true;
-    PT(pthread_cond_broadcast(&h->cv));
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_cond_broadcast(&h->cv));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
 }
 
 static void h_on_stop(void *arg, int error)
 {
     struct harness *h = arg;
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     h->stop_calls++;
     h->stop_error = error;
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     gate_open(&h->gate);
 }
 
@@ -281,10 +266,10 @@ static unsigned h_blocked(const struct harness *h)
  */
 static void h_await_stuck(struct harness *h, unsigned gated, unsigned blocking)
 {
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     while (h->gated < gated || h_blocked(h) < blocking)
-        PT(pthread_cond_wait(&h->cv, &h->mu));
-    PT(pthread_mutex_unlock(&h->mu));
+        PCQ_CHECK(pthread_cond_wait(&h->cv, &h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     while (pcq_size(h->q) < h->capacity)
         sched_yield();
 }
@@ -293,10 +278,10 @@ static void h_await_stuck(struct harness *h, unsigned gated, unsigned blocking)
  * were counted by the queue (a short spin: they are on their way). */
 static void h_await_consumers_sleep(struct harness *h, uint64_t n)
 {
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     while (h->hook_waits[1] < n)
-        PT(pthread_cond_wait(&h->cv, &h->mu));
-    PT(pthread_mutex_unlock(&h->mu));
+        PCQ_CHECK(pthread_cond_wait(&h->cv, &h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     await_pop_waits(h->q, n);
 }
 
@@ -464,10 +449,10 @@ static void *await_closed_then_open(void *arg)
     struct harness *h = arg;
     while (!pcq_is_closed(h->q))
         sched_yield();
-    PT(pthread_mutex_lock(&h->mu));
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
     if (pcq_size(h->q) == 0)
         h_problem(h, "closed with nothing left to drain");
-    PT(pthread_mutex_unlock(&h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     gate_open(&h->gate);
     return NULL;
 }
@@ -813,343 +798,6 @@ START_TEST(test_create_failure)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ */
-/* Fibonacci                                                          */
-/* ------------------------------------------------------------------ */
-
-START_TEST(test_fib_numbers)
-{
-    uint64_t a = 0, b = 1, f;
-    for (uint64_t i = 0; i <= 93; i++) {
-        ck_assert_int_eq(fib_u64(i, &f), 0);
-        ck_assert_msg(f == a, "F(%" PRIu64 ") = %" PRIu64 ", expected %" PRIu64, i, f, a);
-        uint64_t t = a + b;
-        a = b;
-        b = t;
-    }
-    ck_assert_int_eq(fib_u64(93, &f), 0);
-    ck_assert_uint_eq(f, UINT64_C(12200160415121876738));
-    f = 7;
-    ck_assert_int_eq(fib_u64(94, &f), EOVERFLOW);
-    ck_assert_int_eq(fib_u64(UINT64_MAX, &f), EOVERFLOW);
-    ck_assert_uint_eq(f, 7);
-
-    uint64_t n;
-    ck_assert_int_eq(fib_count_below("100", false, &n), 0);
-    ck_assert_uint_eq(n, 12); /* 0 1 1 2 3 5 8 13 21 34 55 89 */
-    ck_assert_int_eq(fib_count_below("0", false, &n), 0);
-    ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(fib_count_below("1", false, &n), 0);
-    ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(fib_count_below("2", false, &n), 0);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_int_eq(fib_count_below("12200160415121876738", false, &n), 0);
-    ck_assert_uint_eq(n, 93);
-    ck_assert_int_eq(fib_count_below("12200160415121876739", false, &n), 0);
-    ck_assert_uint_eq(n, 94);
-    ck_assert_int_eq(fib_count_below("18446744073709551615", false, &n), 0);
-    ck_assert_uint_eq(n, 94);
-    ck_assert_int_eq(fib_count_below("18446744073709551616", false, &n), EOVERFLOW);
-    ck_assert_int_eq(fib_count_below("12x", false, &n), EINVAL);
-    ck_assert_int_eq(fib_count_below("", false, &n), EINVAL);
-    ck_assert_int_eq(fib_count_below("-1", false, &n), EINVAL);
-}
-END_TEST
-
-START_TEST(test_fib_big_numbers)
-{
-    char *s = NULL;
-    uint64_t n;
-    if (!fib_have_big()) {
-        ck_assert_int_eq(fib_big_string(1000, &s), ENOTSUP);
-        ck_assert_int_eq(fib_count_below("100", true, &n), ENOTSUP);
-        return;
-    }
-    ck_assert_int_eq(fib_big_string(1000, &s), 0);
-    ck_assert_uint_eq(strlen(s), 209);
-    ck_assert_msg(strncmp(s, "43466557686937456435", 20) == 0, "F(1000) = %s", s);
-    free(s);
-    ck_assert_int_eq(fib_big_string(93, &s), 0);
-    ck_assert_str_eq(s, "12200160415121876738");
-    free(s);
-    ck_assert_int_eq(fib_big_string(94, &s), 0);
-    ck_assert_str_eq(s, "19740274219868223167");
-    free(s);
-    ck_assert_int_eq(fib_big_string(0, &s), 0);
-    ck_assert_str_eq(s, "0");
-    free(s);
-    ck_assert_int_eq(fib_count_below("100", true, &n), 0);
-    ck_assert_uint_eq(n, 12);
-    ck_assert_int_eq(fib_count_below("19740274219868223168", true, &n), 0);
-    ck_assert_uint_eq(n, 95);
-    /* F(1000) has 209 digits: 10^208 lies between F(995) and F(1000). */
-    char bound[210];
-    memset(bound, '0', 209);
-    bound[0] = '1';
-    bound[209] = '\0';
-    ck_assert_int_eq(fib_count_below(bound, true, &n), 0);
-    ck_assert_int_eq(fib_big_string(n, &s), 0);
-    ck_assert_uint_eq(strlen(s), 209); /* F(n) >= 10^208 */
-    free(s);
-    ck_assert_int_eq(fib_big_string(n - 1, &s), 0);
-    ck_assert_uint_eq(strlen(s), 208); /* F(n-1) < 10^208 */
-    free(s);
-}
-END_TEST
-
-/* What a pipeline run delivered. */
-struct fib_seen {
-    bool big;
-    uint64_t count;
-    uint32_t *times;      /* [count] deliveries per index */
-    uint64_t *order;      /* [count] indices in delivery order */
-    uint64_t delivered;
-    uint64_t fail_at;     /* 0: never; n: the n-th on_term returns EIO */
-    unsigned bad;         /* wrong values or indices */
-#ifdef PCQ_HAVE_GMP
-    mpz_t a, b; /* ordered big runs: the expected next two terms */
-#endif
-};
-
-static int fib_record(void *arg, unsigned consumer, const fib_term_t *t)
-{
-    struct fib_seen *fs = arg;
-    (void)consumer;
-    if (fs->fail_at != 0 && fs->delivered + 1 == fs->fail_at)
-        return EIO;
-    if (t->index >= fs->count) {
-        fs->bad++;
-        return 0;
-    }
-    fs->times[t->index]++;
-    fs->order[fs->delivered++] = t->index;
-    if (!fs->big) {
-        uint64_t f;
-        if (fib_u64(t->index, &f) != 0 || f != t->v.u64)
-            fs->bad++;
-    }
-    return 0;
-}
-
-static void fib_seen_init(struct fib_seen *fs, uint64_t count, bool big)
-{
-    memset(fs, 0, sizeof *fs);
-    fs->big = big;
-    fs->count = count;
-    fs->times = calloc(count + 1, sizeof *fs->times);
-    fs->order = calloc(count + 1, sizeof *fs->order);
-    ck_assert(fs->times != NULL && fs->order != NULL);
-}
-
-static void fib_seen_free(struct fib_seen *fs)
-{
-    free(fs->times);
-    free(fs->order);
-}
-
-static fib_config_t fib_cfg(struct fib_seen *fs, unsigned P, unsigned C, size_t cap,
-                            size_t batch, bool ordered, size_t window)
-{
-    fib_config_t c = {
-        .count = fs->count,
-        .producers = P,
-        .consumers = C,
-        .capacity = cap,
-        .batch = batch,
-        .window = window,
-        .ordered = ordered,
-        .big = fs->big,
-        .on_term = fib_record,
-        .arg = fs,
-    };
-    return c;
-}
-
-struct fib_setup {
-    unsigned P, C;
-    size_t cap, batch, window;
-};
-
-static const struct fib_setup fib_setups[] = {
-    {1, 1, 16, 1, 0}, {1, 2, 4, 1, 0}, {2, 3, 4, 1, 0},  {3, 3, 8, 4, 0}, {4, 2, 2, 3, 1},
-    {4, 3, 16, 8, 2}, {5, 4, 1, 1, 3}, {7, 2, 32, 2, 5}, {3, 5, 4, 16, 0},
-};
-
-/* Every term exactly once, with the right value and checksum. */
-START_TEST(test_fib_unordered)
-{
-    for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
-        const struct fib_setup *s = &fib_setups[i];
-        for (uint64_t count = 50; count <= 94; count += 44) {
-            struct fib_seen fs;
-            fib_seen_init(&fs, count, false);
-            fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, false, 0);
-            fib_result_t r;
-            ck_assert_int_eq(fib_run(&c, &r), 0);
-            ck_assert_uint_eq(fs.bad, 0);
-            ck_assert_uint_eq(fs.delivered, count);
-            for (uint64_t k = 0; k < count; k++)
-                ck_assert_msg(fs.times[k] == 1, "F(%" PRIu64 ") delivered %u times", k,
-                              fs.times[k]);
-            /* sum F(0..n) = F(n+2) - 1, here n = count - 1, mod 2^64 */
-            uint64_t a, b;
-            if (count + 1 <= 93) {
-                ck_assert_int_eq(fib_u64(count + 1, &a), 0);
-            } else { /* F(95) wraps: F(95) = F(94) + F(93) mod 2^64 */
-                ck_assert_int_eq(fib_u64(93, &a), 0);
-                ck_assert_int_eq(fib_u64(92, &b), 0);
-                a = a + (a + b);
-            }
-            ck_assert_uint_eq(r.checksum, a - 1);
-            char want[24];
-            snprintf(want, sizeof want, "%" PRIu64, a - 1);
-            ck_assert_str_eq(r.checksum_str, want);
-            ck_assert_uint_eq(r.terms, count);
-            ck_assert_uint_eq(r.run.consumed, count);
-            ck_assert_uint_eq(r.run.leftovers, 0);
-            fib_result_free(&r);
-            fib_seen_free(&fs);
-        }
-    }
-}
-END_TEST
-
-/* In index order, whatever the threads, and the window is respected. */
-START_TEST(test_fib_ordered)
-{
-    for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
-        const struct fib_setup *s = &fib_setups[i];
-        struct fib_seen fs;
-        fib_seen_init(&fs, 94, false);
-        fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, true, s->window);
-        fib_result_t r;
-        ck_assert_int_eq(fib_run(&c, &r), 0);
-        ck_assert_uint_eq(fs.bad, 0);
-        ck_assert_uint_eq(fs.delivered, 94);
-        for (uint64_t k = 0; k < 94; k++)
-            ck_assert_uint_eq(fs.order[k], k); /* = the single-thread output */
-        ck_assert(r.window >= 1);
-        if (s->window != 0)
-            ck_assert_uint_eq(r.window, s->window);
-        ck_assert_uint_le(r.ahead_peak, r.window);
-        ck_assert_uint_le(r.held_peak, r.window);
-        fib_result_free(&r);
-        fib_seen_free(&fs);
-    }
-}
-END_TEST
-
-START_TEST(test_fib_refused)
-{
-    struct fib_seen fs;
-    fib_seen_init(&fs, 95, false);
-    fib_config_t c = fib_cfg(&fs, 1, 1, 4, 1, false, 0);
-    fib_result_t r;
-    ck_assert_int_eq(fib_run(&c, &r), EOVERFLOW); /* F(94) in 64-bit mode */
-    fib_result_free(&r);
-    ck_assert_uint_eq(fs.delivered, 0);
-    c.count = 94;
-    c.on_term = NULL;
-    ck_assert_int_eq(fib_run(&c, &r), EINVAL);
-    fib_result_free(&r);
-    c.on_term = fib_record;
-    c.producers = 1025;
-    ck_assert_int_eq(fib_run(&c, &r), EINVAL);
-    fib_result_free(&r);
-    c.producers = 1;
-    c.big = true;
-    ck_assert_int_eq(fib_run(&c, &r), fib_have_big() ? 0 : ENOTSUP);
-    fib_result_free(&r);
-    ck_assert_int_eq(fib_run(NULL, &r), EINVAL);
-    ck_assert_int_eq(fib_run(&c, NULL), EINVAL);
-    fib_seen_free(&fs);
-}
-END_TEST
-
-/* on_term fails midway: the run stops, nothing leaks (ASan, memcheck). */
-START_TEST(test_fib_error)
-{
-    for (int big = 0; big <= (fib_have_big() ? 1 : 0); big++) {
-        for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
-            const struct fib_setup *s = &fib_setups[i];
-            for (int ordered = 0; ordered <= 1; ordered++) {
-                struct fib_seen fs;
-                fib_seen_init(&fs, 90, big);
-                fs.fail_at = 30;
-                fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, ordered, s->window);
-                fib_result_t r;
-                ck_assert_int_eq(fib_run(&c, &r), EIO);
-                ck_assert_uint_eq(fs.delivered, 29);
-                ck_assert_uint_eq(r.terms, 29);
-                ck_assert_int_eq(r.run.error, EIO);
-                ck_assert_uint_eq(r.run.produced, r.run.consumed + r.run.leftovers);
-                ck_assert_uint_eq(r.run.leftovers, r.run.disposed);
-                fib_result_free(&r);
-                fib_seen_free(&fs);
-            }
-        }
-    }
-}
-END_TEST
-
-#ifdef PCQ_HAVE_GMP
-static int fib_record_big_ordered(void *arg, unsigned consumer, const fib_term_t *t)
-{
-    struct fib_seen *fs = arg;
-    int rc = fib_record(arg, consumer, t);
-    if (mpz_cmp(t->v.big, fs->a) != 0)
-        fs->bad++;
-    mpz_add(fs->a, fs->a, fs->b); /* a, b = b, a + b */
-    mpz_swap(fs->a, fs->b);
-    return rc;
-}
-#endif
-
-/* Big numbers through the pipeline: exact checksum, order, values. */
-START_TEST(test_fib_big_pipeline)
-{
-    if (!fib_have_big()) {
-        printf("SKIP %s: built without GMP\n", __func__);
-        return;
-    }
-#ifdef PCQ_HAVE_GMP
-    uint64_t count = (uint64_t)scaled(1500, 120);
-    char *want_s = NULL;
-    ck_assert_int_eq(fib_big_string(count + 1, &want_s), 0);
-    mpz_t want;
-    mpz_init_set_str(want, want_s, 10);
-    mpz_sub_ui(want, want, 1); /* sum F(0..count-1) = F(count+1) - 1 */
-    free(want_s);
-    for (size_t i = 0; i < sizeof fib_setups / sizeof fib_setups[0]; i++) {
-        const struct fib_setup *s = &fib_setups[i];
-        for (int ordered = 0; ordered <= 1; ordered++) {
-            struct fib_seen fs;
-            fib_seen_init(&fs, count, true);
-            mpz_init_set_ui(fs.a, 0);
-            mpz_init_set_ui(fs.b, 1);
-            fib_config_t c = fib_cfg(&fs, s->P, s->C, s->cap, s->batch, ordered, s->window);
-            if (ordered)
-                c.on_term = fib_record_big_ordered;
-            fib_result_t r;
-            ck_assert_int_eq(fib_run(&c, &r), 0);
-            ck_assert_uint_eq(fs.bad, 0);
-            ck_assert_uint_eq(fs.delivered, count);
-            for (uint64_t k = 0; k < count; k++)
-                ck_assert_uint_eq(fs.times[k], 1);
-            mpz_t got;
-            ck_assert_int_eq(mpz_init_set_str(got, r.checksum_str, 10), 0);
-            ck_assert_msg(mpz_cmp(got, want) == 0, "checksum %s", r.checksum_str);
-            mpz_clear(got);
-            mpz_clears(fs.a, fs.b, NULL);
-            fib_result_free(&r);
-            fib_seen_free(&fs);
-        }
-    }
-    mpz_clear(want);
-#endif
-}
-END_TEST
-
 Suite *suite_driver(void)
 {
     Suite *s = suite_create("driver");
@@ -1174,16 +822,5 @@ Suite *suite_driver(void)
     tcase_add_test(err, test_create_failure);
     tcase_set_timeout(err, 60);
     suite_add_tcase(s, err);
-
-    TCase *fib = tcase_create("fibonacci");
-    tcase_add_test(fib, test_fib_numbers);
-    tcase_add_test(fib, test_fib_big_numbers);
-    tcase_add_test(fib, test_fib_unordered);
-    tcase_add_test(fib, test_fib_ordered);
-    tcase_add_test(fib, test_fib_refused);
-    tcase_add_test(fib, test_fib_error);
-    tcase_add_test(fib, test_fib_big_pipeline);
-    tcase_set_timeout(fib, 60);
-    suite_add_tcase(s, fib);
     return s;
 }

@@ -19,12 +19,14 @@
 #pragma weak suite_cancel
 #pragma weak suite_stress
 #pragma weak suite_driver
+#pragma weak suite_fib
 
 int main(void)
 {
     Suite *(*const suites[])(void) = {
         suite_create_args, suite_basic, suite_timed, suite_deadline, suite_batch,
         suite_close,       suite_cancel, suite_stress, suite_driver,
+        suite_fib,
     };
     SRunner *sr = NULL;
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {

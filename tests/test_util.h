@@ -38,6 +38,7 @@ Suite *suite_close(void);
 Suite *suite_cancel(void);
 Suite *suite_stress(void);
 Suite *suite_driver(void);
+Suite *suite_fib(void);
 
 /* n scaled by PCQ_STRESS (percent, default 100), at least `min`. */
 long scaled(long n, long min);

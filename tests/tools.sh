@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/tools.sh — end-to-end tests of pcq-fib on the built binary (issue 4).
+# tests/tools.sh — end-to-end tests of pcq-fib on the built binary.
 #
 #   sh tests/tools.sh [build/pcq-fib]
 #   RUN="valgrind --tool=helgrind --error-exitcode=99 --quiet" sh tests/tools.sh build/pcq-fib

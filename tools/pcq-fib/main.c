@@ -2,13 +2,15 @@
  * pcq-fib — the Fibonacci pipeline on pcq: generator threads push the terms
  * through a bounded queue to consumer threads, which print them.
  *
- * The pipeline itself lives in src/fib.c (on pcq_run() from libpcq); this
- * file is the command line: options, output, the summary, the trace and the
+ * The pipeline itself lives in pipeline.c (on pcq_run() from libpcq), the
+ * arithmetic in numbers.c, the defaults and limits in defaults.h; this file
+ * is the command line: options, output, the summary, the trace and the
  * progress bar. Run `pcq-fib --help` for the options.
  *
- * Output goes through stdio from one thread at a time: fib.c serialises
- * on_term and on_trace under its lock, and the progress bar thread writes
- * under `tool.mu`, which on_term also takes (always after fib.c's lock).
+ * Output goes through stdio from one thread at a time: pipeline.c
+ * serialises on_term and on_trace under its lock, and the progress bar
+ * thread writes under `tool.mu`, which on_term also takes (always after
+ * the pipeline's lock).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,20 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fib.h"
+#include "fatal.h"
+#include "pipeline.h"
 
 #define EXIT_USAGE 2
-
-/* A pthread call that cannot fail unless the program is broken. */
-#define CHECK(call)                                                        \
-    do {                                                                   \
-        int check_rc_ = (call);                                            \
-        if (check_rc_ != 0) {                                              \
-            fprintf(stderr, "pcq-fib: %s failed: %s\n", #call,              \
-                    strerror(check_rc_));                                  \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 static const char *prog = "pcq-fib";
 
@@ -46,23 +38,23 @@ static void usage(FILE *f)
         "consumer threads, through a bounded pcq queue.\n"
         "\n"
         "What to generate:\n"
-        "  -n, --count N         the first N terms, F(0)..F(N-1) (default 94:\n"
+        "  -n, --count N         the first N terms, F(0)..F(N-1) (default %d:\n"
         "                        every term that fits 64 bits)\n"
         "      --below N         every term below N, like a generator yielding\n"
         "                        a while a < N (instead of --count)\n"
         "      --big             arbitrary precision (GMP): each term is a heap\n"
         "                        number whose ownership passes through the queue\n"
         "                        to the consumer, who frees it. Without --big the\n"
-        "                        terms are exact 64-bit numbers and F(93) =\n"
-        "                        12200160415121876738 is the last: asking for\n"
+        "                        terms are exact 64-bit numbers and F(%d) =\n"
+        "                        %" PRIu64 " is the last: asking for\n"
         "                        more is an error, never a wrapped number.\n"
         "\n"
         "The pipeline:\n"
-        "      --producers P     generator threads (default 1, at most 1024); each\n"
+        "      --producers P     generator threads (default %u, at most %u); each\n"
         "                        computes every P-th term directly (fast doubling)\n"
-        "      --consumers C     consumer threads (default 1, at most 1024)\n"
-        "      --capacity K      queue capacity in terms (default 16)\n"
-        "      --batch B         terms per push and per pop (default 1)\n"
+        "      --consumers C     consumer threads (default %u, at most %u)\n"
+        "      --capacity K      queue capacity in terms (default %u)\n"
+        "      --batch B         terms per push and per pop (default %u)\n"
         "      --ordered         print in index order however many threads run:\n"
         "                        consumers restore the order in a bounded reorder\n"
         "                        window, and generators never run further ahead\n"
@@ -89,7 +81,9 @@ static void usage(FILE *f)
         "\n"
         "Exit status: 0 on success, 1 when the run failed (e.g. a write error),\n"
         "2 for a bad option.\n",
-        prog);
+        prog, FIB_DEFAULT_COUNT, FIB_MAX_U64_INDEX, FIB_MAX_U64, FIB_DEFAULT_PRODUCERS,
+        FIB_MAX_THREADS, FIB_DEFAULT_CONSUMERS, FIB_MAX_THREADS, FIB_DEFAULT_CAPACITY,
+        FIB_DEFAULT_BATCH);
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -126,13 +120,10 @@ static uint64_t number(const char *opt, const char *s, uint64_t lo, uint64_t hi)
 }
 
 struct options {
-    uint64_t count;
+    fib_config_t cfg; /* the run, completed by fib_config_check */
     bool count_set;
     const char *below;
-    unsigned producers, consumers;
-    size_t capacity, batch, window;
-    bool ordered, big, trace, quiet;
-    unsigned produce_delay, consume_delay;
+    bool trace, quiet;
 };
 
 enum {
@@ -169,29 +160,35 @@ static void parse(int argc, char **argv, struct options *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){.count = FIB_MAX_U64_INDEX + 1, .producers = 1, .consumers = 1,
-                          .capacity = 16, .batch = 1};
+    *o = (struct options){.cfg.count = FIB_DEFAULT_COUNT};
+    fib_config_t *cfg = &o->cfg;
     opterr = 0; /* our own messages */
     int c;
     while ((c = getopt_long(argc, argv, ":n:h", longs, NULL)) != -1) {
         switch (c) {
         case 'n':
-            o->count = number("--count", optarg, 0, UINT64_MAX);
+            cfg->count = number("--count", optarg, 0, UINT64_MAX);
             o->count_set = true;
             break;
         case OPT_BELOW: o->below = optarg; break;
-        case OPT_PRODUCERS: o->producers = (unsigned)number("--producers", optarg, 1, 1024); break;
-        case OPT_CONSUMERS: o->consumers = (unsigned)number("--consumers", optarg, 1, 1024); break;
-        case OPT_CAPACITY: o->capacity = number("--capacity", optarg, 1, 1u << 24); break;
-        case OPT_BATCH: o->batch = number("--batch", optarg, 1, 1u << 16); break;
-        case OPT_WINDOW: o->window = number("--window", optarg, 1, 1u << 24); break;
-        case OPT_ORDERED: o->ordered = true; break;
-        case OPT_BIG: o->big = true; break;
+        case OPT_PRODUCERS:
+            cfg->producers = (unsigned)number("--producers", optarg, 1, FIB_MAX_THREADS);
+            break;
+        case OPT_CONSUMERS:
+            cfg->consumers = (unsigned)number("--consumers", optarg, 1, FIB_MAX_THREADS);
+            break;
+        case OPT_CAPACITY: cfg->capacity = number("--capacity", optarg, 1, FIB_MAX_CAPACITY); break;
+        case OPT_BATCH: cfg->batch = number("--batch", optarg, 1, FIB_MAX_BATCH); break;
+        case OPT_WINDOW: cfg->window = number("--window", optarg, 1, FIB_MAX_WINDOW); break;
+        case OPT_ORDERED: cfg->ordered = true; break;
+        case OPT_BIG: cfg->big = true; break;
         case OPT_PRODUCE_DELAY:
-            o->produce_delay = (unsigned)number("--produce-delay", optarg, 0, 60000);
+            cfg->produce_delay_ms =
+                (unsigned)number("--produce-delay", optarg, 0, FIB_MAX_DELAY_MS);
             break;
         case OPT_CONSUME_DELAY:
-            o->consume_delay = (unsigned)number("--consume-delay", optarg, 0, 60000);
+            cfg->consume_delay_ms =
+                (unsigned)number("--consume-delay", optarg, 0, FIB_MAX_DELAY_MS);
             break;
         case OPT_TRACE: o->trace = true; break;
         case OPT_QUIET: o->quiet = true; break;
@@ -209,25 +206,31 @@ static void parse(int argc, char **argv, struct options *o)
         bad_usage("unexpected argument '%s'", argv[optind]);
     if (o->below != NULL && o->count_set)
         bad_usage("--count and --below exclude each other");
-    if (o->window != 0 && !o->ordered)
+    if (cfg->window != 0 && !cfg->ordered)
         bad_usage("--window only makes sense with --ordered");
-    if (o->big && !fib_have_big())
+    if (cfg->big && !fib_have_big())
         bad_usage("--big needs GMP, and this pcq-fib was built without it "
                   "(install libgmp-dev and rebuild)");
     if (o->below != NULL) {
-        int rc = fib_count_below(o->below, o->big, &o->count);
+        int rc = fib_count_below(o->below, cfg->big, &cfg->count);
         if (rc == EINVAL)
             bad_usage("--below: expected a whole number, got '%s'", o->below);
         if (rc == EOVERFLOW)
-            bad_usage("--below %s: the terms below it go past F(93) = "
-                      "12200160415121876738, the last that fits 64 bits; use --big",
-                      o->below);
+            bad_usage("--below %s: the terms below it go past F(%d) = %" PRIu64
+                      ", the last that fits 64 bits; use --big",
+                      o->below, FIB_MAX_U64_INDEX, FIB_MAX_U64);
     }
-    if (!o->big && o->count > FIB_MAX_U64_INDEX + 1)
-        bad_usage("--count %" PRIu64 " asks for F(0)..F(%" PRIu64 "), but F(94) and beyond "
-                  "do not fit 64 bits (F(93) = 12200160415121876738 is the last); "
-                  "use --big, or --count 94 at most",
-                  o->count, o->count - 1);
+    /* The pipeline's own check, so that the summary shows what really ran
+     * and a refused count is a usage error before any thread starts. */
+    int rc = fib_config_check(cfg);
+    if (rc == EOVERFLOW)
+        bad_usage("--count %" PRIu64 " asks for F(0)..F(%" PRIu64 "), but F(%d) and beyond "
+                  "do not fit 64 bits (F(%d) = %" PRIu64 " is the last); "
+                  "use --big, or --count %d at most",
+                  cfg->count, cfg->count - 1, FIB_MAX_U64_INDEX + 1, FIB_MAX_U64_INDEX,
+                  FIB_MAX_U64, FIB_MAX_U64_COUNT);
+    if (rc != 0)
+        bad_usage("%s", strerror(rc));
 }
 
 /* ------------------------------------------------------------------ */
@@ -250,13 +253,13 @@ static int on_term(void *arg, unsigned consumer, const fib_term_t *t)
     struct tool *tl = arg;
     (void)consumer;
     if (tl->progress) {
-        CHECK(pthread_mutex_lock(&tl->mu));
+        PCQ_CHECK(pthread_mutex_lock(&tl->mu));
         tl->delivered++;
         if (tl->bar_shown && !tl->quiet) { /* make room for the line */
             fputs("\r\033[K", stderr);
             tl->bar_shown = false;
         }
-        CHECK(pthread_mutex_unlock(&tl->mu));
+        PCQ_CHECK(pthread_mutex_unlock(&tl->mu));
     }
     return tl->quiet ? 0 : fib_term_print(stdout, t, tl->big);
 }
@@ -283,17 +286,11 @@ static void draw_bar(struct tool *tl)
     tl->bar_shown = true;
 }
 
-static struct timespec after_ms(long ms)
+/* A deadline `ms` from now on CLOCK_MONOTONIC, the clock of tl->cv. */
+static struct timespec after_ms(unsigned ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    uint64_t t = pcq__now_ns() + (uint64_t)ms * 1000000u;
+    return (struct timespec){(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
 }
 
 /* Wait for the end of the run until `deadline`; caller holds tl->mu. */
@@ -303,7 +300,7 @@ static void wait_until(struct tool *tl, const struct timespec *deadline)
         int rc = pthread_cond_timedwait(&tl->cv, &tl->mu, deadline);
         if (rc == ETIMEDOUT)
             break;
-        CHECK(rc);
+        PCQ_CHECK(rc);
     }
 }
 
@@ -312,7 +309,7 @@ static void wait_until(struct tool *tl, const struct timespec *deadline)
 static void *progress_main(void *arg)
 {
     struct tool *tl = arg;
-    CHECK(pthread_mutex_lock(&tl->mu));
+    PCQ_CHECK(pthread_mutex_lock(&tl->mu));
     struct timespec first = after_ms(1000);
     wait_until(tl, &first);
     while (!tl->finished) {
@@ -322,11 +319,11 @@ static void *progress_main(void *arg)
     }
     if (tl->bar_shown)
         fputs("\r\033[K", stderr);
-    CHECK(pthread_mutex_unlock(&tl->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&tl->mu));
     return NULL;
 }
 
-static void summary(const struct options *o, const fib_result_t *r)
+static void summary(const fib_config_t *c, const fib_result_t *r)
 {
     double rate = r->seconds > 0 ? (double)r->terms / r->seconds : 0;
     printf("summary: %" PRIu64 " terms", r->terms);
@@ -335,12 +332,12 @@ static void summary(const struct options *o, const fib_result_t *r)
     printf(", checksum %s (%s), %.6f s, %.0f terms/s, waits: producers %" PRIu64
            ", consumers %" PRIu64 "; %u producer%s, %u consumer%s, capacity %zu, batch %zu",
            r->checksum_str != NULL ? r->checksum_str : "?",
-           o->big ? "exact sum" : "sum mod 2^64", r->seconds, rate, r->run.push_waits,
-           r->run.pop_waits, o->producers, o->producers == 1 ? "" : "s", o->consumers,
-           o->consumers == 1 ? "" : "s", o->capacity, o->batch);
-    if (o->ordered)
+           c->big ? "exact sum" : "sum mod 2^64", r->seconds, rate, r->run.push_waits,
+           r->run.pop_waits, c->producers, c->producers == 1 ? "" : "s", c->consumers,
+           c->consumers == 1 ? "" : "s", c->capacity, c->batch);
+    if (c->ordered)
         printf(", ordered (window %zu, peak %zu)", r->window, r->ahead_peak);
-    printf("%s\n", o->big ? ", big" : "");
+    printf("%s\n", c->big ? ", big" : "");
 }
 
 int main(int argc, char **argv)
@@ -348,7 +345,7 @@ int main(int argc, char **argv)
     struct options o;
     parse(argc, argv, &o);
 
-    struct tool tl = {.quiet = o.quiet, .big = o.big, .total = o.count};
+    struct tool tl = {.quiet = o.quiet, .big = o.cfg.big, .total = o.cfg.count};
     tl.progress = !o.trace && isatty(STDERR_FILENO);
     pthread_condattr_t ca;
     if (pthread_mutex_init(&tl.mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
@@ -357,46 +354,35 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot set up: out of resources\n", prog);
         return EXIT_FAILURE;
     }
-    CHECK(pthread_condattr_destroy(&ca));
+    PCQ_CHECK(pthread_condattr_destroy(&ca));
     pthread_t bar;
     if (tl.progress && pthread_create(&bar, NULL, progress_main, &tl) != 0)
         tl.progress = false; /* no bar then; the run does not need it */
 
-    fib_config_t cfg = {
-        .count = o.count,
-        .producers = o.producers,
-        .consumers = o.consumers,
-        .capacity = o.capacity,
-        .batch = o.batch,
-        .window = o.window,
-        .ordered = o.ordered,
-        .big = o.big,
-        .produce_delay_ms = o.produce_delay,
-        .consume_delay_ms = o.consume_delay,
-        .on_term = on_term,
-        .on_trace = o.trace ? on_trace : NULL,
-        .arg = &tl,
-    };
+    fib_config_t cfg = o.cfg;
+    cfg.on_term = on_term;
+    cfg.on_trace = o.trace ? on_trace : NULL;
+    cfg.arg = &tl;
     fib_result_t res;
     int rc = fib_run(&cfg, &res);
 
     if (tl.progress) {
-        CHECK(pthread_mutex_lock(&tl.mu));
+        PCQ_CHECK(pthread_mutex_lock(&tl.mu));
         tl.finished = true;
-        CHECK(pthread_cond_signal(&tl.cv));
-        CHECK(pthread_mutex_unlock(&tl.mu));
-        CHECK(pthread_join(bar, NULL));
+        PCQ_CHECK(pthread_cond_signal(&tl.cv));
+        PCQ_CHECK(pthread_mutex_unlock(&tl.mu));
+        PCQ_CHECK(pthread_join(bar, NULL));
     }
-    CHECK(pthread_cond_destroy(&tl.cv));
-    CHECK(pthread_mutex_destroy(&tl.mu));
+    PCQ_CHECK(pthread_cond_destroy(&tl.cv));
+    PCQ_CHECK(pthread_mutex_destroy(&tl.mu));
 
     int status = EXIT_SUCCESS;
     if (rc != 0) {
         fprintf(stderr, "%s: the run failed after %" PRIu64 " of %" PRIu64 " terms: %s\n",
-                prog, res.terms, o.count, strerror(rc));
+                prog, res.terms, cfg.count, strerror(rc));
         status = EXIT_FAILURE;
     } else {
-        summary(&o, &res);
+        summary(&cfg, &res);
     }
     fib_result_free(&res);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -3,14 +3,16 @@
 #
 #   make tools       build/pcq-fib, with --big when GMP's header is found
 #                    (NO_GMP=1: build without it, as on a bare toolchain)
-#   make demo        F(0)..F(93) from one generator thread through two
-#                    consumer threads, in order, then a summary line
+#   make demo        every term that fits 64 bits (the tool's default count)
+#                    from one generator thread through two consumer
+#                    threads, in order, then a summary line
 #   make test-tools  tests/tools.sh natively (with the --big memcheck run),
 #                    then under Helgrind and under DRD
 #
-# The pipeline (every file here but main.c) is not part of libpcq, since
-# GMP is optional: it is compiled into the tool and into the test binaries,
-# whose Fibonacci suite (tests/check_fib.c) drives it directly.
+# The numbers and the pipeline (FIB_SRCS: every .c file here but main.c)
+# are not part of libpcq, since GMP is optional: they are compiled into the
+# tool and into the test binaries, whose Fibonacci suite (tests/check_fib.c)
+# drives them directly.
 NO_GMP ?=
 HAVE_GMP := $(if $(NO_GMP),,$(shell printf '#include <gmp.h>\n' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && echo 1))
 GMP_CPPFLAGS := $(if $(HAVE_GMP),-DPCQ_HAVE_GMP)
@@ -31,7 +33,7 @@ $(B)/pcq-fib: $(patsubst %.c,$(B)/tool-obj/%.o,$(FIB_DIR)/main.c $(FIB_SRCS)) $(
 	$(CC) $(CFLAGS) $(LDFLAGS) $(PTHREAD) $^ -o $@ $(GMP_LIBS)
 
 demo: $(B)/pcq-fib
-	$(B)/pcq-fib --count 94 --producers 1 --consumers 2 --ordered
+	$(B)/pcq-fib --producers 1 --consumers 2 --ordered
 
 test-tools: $(B)/pcq-fib
 	sh tests/tools.sh $(B)/pcq-fib

@@ -1,5 +1,5 @@
 /*
- * fib.c — the threaded Fibonacci pipeline (see fib.h), on pcq_run().
+ * pipeline.c — the threaded Fibonacci pipeline (see pipeline.h), on pcq_run().
  *
  * Design
  * ------
@@ -10,12 +10,13 @@
  *   F(i+P+1) = F(i) F(P)   + F(i+1) F(P+1)
  * (with P == 1 this is the plain a, b = b, a+b). No generator needs
  * another's terms. In 64-bit mode everything is computed mod 2^64; the
- * identities hold in that ring, so every term up to F(93) comes out exact
- * even where a helper value (F(94), F(P+1)) wraps. Asking for F(94) or
- * more is refused before anything runs. In big mode each term is copied
- * into a fresh heap mpz_t whose pointer goes through the queue: the
- * consumer side frees it after delivery, dispose frees leftovers after an
- * error, and fib_run frees terms still waiting to be reordered.
+ * identities hold in that ring, so every term that fits 64 bits comes out
+ * exact even where a helper value (F(i+1), F(P+1)) wraps. Asking for more
+ * is refused before anything runs (fib_config_check). In big mode each
+ * term is copied into a fresh heap mpz_t whose pointer goes through the
+ * queue: the consumer side frees it after delivery, dispose frees
+ * leftovers after an error, and fib_run frees terms still waiting to be
+ * reordered.
  *
  * Delivery. Consumers pop terms and hand them to on_term under p->mu, so
  * on_term calls never overlap. Unordered: in the order popped. Ordered: a
@@ -39,218 +40,19 @@
  * Shutdown. On an error the driver closes the queue and calls on_stop,
  * which sets `aborted` and wakes the generators waiting for the window.
  */
-#include "fib.h"
+#include "pipeline.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#ifdef PCQ_HAVE_GMP
-#include <gmp.h>
-#endif
-
-#define FIB_MAX_THREADS 1024
-
-/* A pthread call that cannot fail here unless the program is broken. */
-#define FIB_CHECK(call)                                                    \
-    do {                                                                   \
-        int fib_rc_ = (call);                                              \
-        if (fib_rc_ != 0) {                                                \
-            fprintf(stderr, "fib: %s failed: %s (%s:%d)\n", #call,          \
-                    strerror(fib_rc_), __FILE__, __LINE__);                \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
-
-bool fib_have_big(void)
-{
-#ifdef PCQ_HAVE_GMP
-    return true;
-#else
-    return false;
-#endif
-}
-
-/* ------------------------------------------------------------------ */
-/* Numbers                                                            */
-/* ------------------------------------------------------------------ */
-
-/* (F(n), F(n+1)) mod 2^64 by fast doubling:
- *   F(2k) = F(k) (2 F(k+1) - F(k)),  F(2k+1) = F(k)^2 + F(k+1)^2. */
-static void pair_u64(uint64_t n, uint64_t *fn, uint64_t *fn1)
-{
-    uint64_t a = 0, b = 1; /* F(k), F(k+1) for k = the bits of n seen so far */
-    for (int bit = 63; bit >= 0; bit--) {
-        uint64_t c = a * (2 * b - a);
-        uint64_t d = a * a + b * b;
-        if ((n >> bit) & 1) {
-            a = d;
-            b = c + d;
-        } else {
-            a = c;
-            b = d;
-        }
-    }
-    *fn = a;
-    *fn1 = b;
-}
-
-int fib_u64(uint64_t n, uint64_t *out)
-{
-    if (n > FIB_MAX_U64_INDEX)
-        return EOVERFLOW;
-    uint64_t fn1;
-    pair_u64(n, out, &fn1);
-    return 0;
-}
-
-#ifdef PCQ_HAVE_GMP
-/* (F(n), F(n+1)) by fast doubling; a, b initialised by the caller. */
-static void pair_big(uint64_t n, mpz_t a, mpz_t b)
-{
-    mpz_t c, d;
-    mpz_inits(c, d, NULL);
-    mpz_set_ui(a, 0);
-    mpz_set_ui(b, 1);
-    int bit = 63;
-    while (bit > 0 && ((n >> bit) & 1) == 0)
-        bit--;
-    for (; bit >= 0; bit--) {
-        mpz_mul_2exp(c, b, 1); /* c = F(k) (2 F(k+1) - F(k)) */
-        mpz_sub(c, c, a);
-        mpz_mul(c, c, a);
-        mpz_mul(d, a, a); /* d = F(k)^2 + F(k+1)^2 */
-        mpz_addmul(d, b, b);
-        if ((n >> bit) & 1) {
-            mpz_swap(a, d);
-            mpz_add(b, c, a);
-        } else {
-            mpz_swap(a, c);
-            mpz_swap(b, d);
-        }
-    }
-    mpz_clears(c, d, NULL);
-}
-
-/* z in decimal, in a string from malloc (not GMP's allocator). */
-static char *mpz_string(const mpz_t z)
-{
-    char *s = malloc(mpz_sizeinbase(z, 10) + 2);
-    if (s != NULL)
-        mpz_get_str(s, 10, z);
-    return s;
-}
-
-static void big_free(void *z)
-{
-    if (z != NULL) {
-        mpz_clear(z);
-        free(z);
-    }
-}
-#endif
-
-int fib_big_string(uint64_t n, char **out)
-{
-#ifdef PCQ_HAVE_GMP
-    mpz_t a, b;
-    mpz_inits(a, b, NULL);
-    pair_big(n, a, b);
-    *out = mpz_string(a);
-    mpz_clears(a, b, NULL);
-    return *out != NULL ? 0 : ENOMEM;
-#else
-    (void)n;
-    (void)out;
-    return ENOTSUP;
-#endif
-}
-
-static bool all_digits(const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return false;
-    for (; *s != '\0'; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
-int fib_count_below(const char *bound, bool big, uint64_t *count)
-{
-    if (!all_digits(bound) || count == NULL)
-        return EINVAL;
-    if (big) {
-#ifdef PCQ_HAVE_GMP
-        mpz_t lim, a, b;
-        mpz_inits(lim, a, b, NULL);
-        mpz_set_str(lim, bound, 10);
-        mpz_set_ui(b, 1);
-        uint64_t i = 0;
-        for (; mpz_cmp(a, lim) < 0; i++) { /* a, b = b, a + b */
-            mpz_add(a, a, b);
-            mpz_swap(a, b);
-        }
-        mpz_clears(lim, a, b, NULL);
-        *count = i;
-        return 0;
-#else
-        return ENOTSUP;
-#endif
-    }
-    uint64_t lim = 0;
-    for (const char *s = bound; *s != '\0'; s++) {
-        unsigned digit = (unsigned)(*s - '0');
-        if (lim > (UINT64_MAX - digit) / 10)
-            return EOVERFLOW;
-        lim = lim * 10 + digit;
-    }
-    /* F(94) > UINT64_MAX >= lim: the loop stops by i = 94 without a wrap. */
-    uint64_t i = 0, f;
-    while (i <= FIB_MAX_U64_INDEX && fib_u64(i, &f) == 0 && f < lim)
-        i++;
-    *count = i;
-    return 0;
-}
-
-char *fib_value_string(const fib_term_t *t, bool big)
-{
-#ifdef PCQ_HAVE_GMP
-    if (big)
-        return mpz_string(t->v.big);
-#else
-    (void)big;
-#endif
-    char *s = malloc(24);
-    if (s != NULL)
-        snprintf(s, 24, "%" PRIu64, t->v.u64);
-    return s;
-}
-
-int fib_term_print(FILE *f, const fib_term_t *t, bool big)
-{
-    errno = 0;
-    bool bad;
-#ifdef PCQ_HAVE_GMP
-    if (big)
-        bad = fprintf(f, "F(%" PRIu64 ") = ", t->index) < 0 ||
-              mpz_out_str(f, 10, t->v.big) == 0 || putc('\n', f) == EOF;
-    else
-#else
-    (void)big;
-#endif
-        bad = fprintf(f, "F(%" PRIu64 ") = %" PRIu64 "\n", t->index, t->v.u64) < 0;
-    return bad ? (errno != 0 ? errno : EIO) : 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* The pipeline                                                       */
-/* ------------------------------------------------------------------ */
+#include "fatal.h"
 
 /* One generator's state: touched only by its producer thread, and by
  * fib_run before the threads start and after they are joined. */
@@ -264,8 +66,7 @@ struct gen {
 
 struct pipe {
     /* Immutable while the threads run. */
-    fib_config_t cfg; /* defaults applied */
-    size_t window;    /* ordered: W */
+    fib_config_t cfg; /* completed by fib_config_check; cfg.window is W */
     uint64_t t0;      /* start, ns on CLOCK_MONOTONIC */
     uint64_t c0, c1, c2; /* F(P-1), F(P), F(P+1) mod 2^64 */
 #ifdef PCQ_HAVE_GMP
@@ -289,15 +90,8 @@ struct pipe {
     bool numbers_ready;    /* fib_run: the mpz_t fields are initialised */
 };
 
-static void mu_lock(struct pipe *p) { FIB_CHECK(pthread_mutex_lock(&p->mu)); }
-static void mu_unlock(struct pipe *p) { FIB_CHECK(pthread_mutex_unlock(&p->mu)); }
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+static void mu_lock(struct pipe *p) { PCQ_CHECK(pthread_mutex_lock(&p->mu)); }
+static void mu_unlock(struct pipe *p) { PCQ_CHECK(pthread_mutex_unlock(&p->mu)); }
 
 /* Simulated work: sleeping here is the point, not synchronisation. */
 static void delay_ms(unsigned ms)
@@ -313,7 +107,7 @@ static void delay_ms(unsigned ms)
 static void trace(struct pipe *p, const char *fmt, ...)
 {
     char head[32];
-    double ms = (double)(mono_ns() - p->t0) / 1e6;
+    double ms = (double)(pcq__now_ns() - p->t0) / 1e6;
     int hn = snprintf(head, sizeof head, "[%10.3f ms] ", ms);
     va_list ap;
     va_start(ap, fmt);
@@ -334,19 +128,7 @@ static void trace(struct pipe *p, const char *fmt, ...)
 
 static bool tracing(const struct pipe *p) { return p->cfg.on_trace != NULL; }
 
-/* Free a term's heap number, if it has one. */
-static void term_free(const struct pipe *p, fib_term_t *t)
-{
-#ifdef PCQ_HAVE_GMP
-    if (p->cfg.big) {
-        big_free(t->v.big);
-        t->v.big = NULL;
-    }
-#else
-    (void)p;
-    (void)t;
-#endif
-}
+static void term_free(const struct pipe *p, fib_term_t *t) { fib_term_free(t, p->cfg.big); }
 
 /* Make generator g's next term into *t and step g forward. */
 static int make_term(struct pipe *p, struct gen *g, fib_term_t *t)
@@ -380,7 +162,7 @@ static int make_term(struct pipe *p, struct gen *g, fib_term_t *t)
     uint64_t a = g->a, b = g->b;
     if (P == 1) {
         g->a = b;
-        g->b = a + b; /* mod 2^64: wraps only past F(93), see the top */
+        g->b = a + b; /* mod 2^64: wraps only past what fits, see the top */
     } else {
         g->a = a * p->c0 + b * p->c1;
         g->b = a * p->c1 + b * p->c2;
@@ -398,7 +180,7 @@ static bool window_open(struct pipe *p, struct gen *g, unsigned index, size_t ha
 {
     bool go = true;
     mu_lock(p);
-    while (!p->aborted && g->next >= p->next_out + p->window) {
+    while (!p->aborted && g->next >= p->next_out + p->cfg.window) {
         if (have > 0) {
             go = false;
             break;
@@ -408,7 +190,7 @@ static bool window_open(struct pipe *p, struct gen *g, unsigned index, size_t ha
                      "))",
                   index, g->next, p->next_out);
         p->room_waiters++;
-        FIB_CHECK(pthread_cond_wait(&p->room, &p->mu));
+        PCQ_CHECK(pthread_cond_wait(&p->room, &p->mu));
         p->room_waiters--;
     }
     if (p->aborted)
@@ -474,14 +256,14 @@ static int deliver(struct pipe *p, unsigned consumer, const fib_term_t *t)
 /* Ordered mode: file t, then deliver every term due. Caller holds mu. */
 static int reorder(struct pipe *p, unsigned consumer, const fib_term_t *t)
 {
-    size_t slot = (size_t)(t->index % p->window);
+    size_t slot = (size_t)(t->index % p->cfg.window);
     assert(!p->present[slot]); /* free: see "the bounded window" at the top */
     p->slots[slot] = *t;
     p->present[slot] = true;
     if (++p->held > p->held_peak)
         p->held_peak = p->held;
     int rc = 0;
-    size_t due = (size_t)(p->next_out % p->window);
+    size_t due = (size_t)(p->next_out % p->cfg.window);
     uint64_t before = p->next_out;
     while (!p->aborted && p->present[due]) {
         rc = deliver(p, consumer, &p->slots[due]);
@@ -491,10 +273,10 @@ static int reorder(struct pipe *p, unsigned consumer, const fib_term_t *t)
         p->present[due] = false;
         p->held--;
         p->next_out++;
-        due = due + 1 == p->window ? 0 : due + 1;
+        due = due + 1 == p->cfg.window ? 0 : due + 1;
     }
     if (p->next_out != before && p->room_waiters > 0)
-        FIB_CHECK(pthread_cond_broadcast(&p->room));
+        PCQ_CHECK(pthread_cond_broadcast(&p->room));
     return rc;
 }
 
@@ -552,42 +334,39 @@ static void on_stop(void *arg, int error)
     mu_lock(p);
     p->aborted = true;
     if (p->room_waiters > 0)
-        FIB_CHECK(pthread_cond_broadcast(&p->room));
+        PCQ_CHECK(pthread_cond_broadcast(&p->room));
     mu_unlock(p);
 }
 
 /* ------------------------------------------------------------------ */
-/* fib_run                                                            */
+/* fib_config_check and fib_run                                       */
 /* ------------------------------------------------------------------ */
 
-static int check_config(const fib_config_t *in, fib_config_t *c, size_t *window)
+int fib_config_check(fib_config_t *c)
 {
-    if (in == NULL || in->on_term == NULL)
+    if (c == NULL)
         return EINVAL;
-    *c = *in;
     if (c->producers == 0)
-        c->producers = 1;
+        c->producers = FIB_DEFAULT_PRODUCERS;
     if (c->consumers == 0)
-        c->consumers = 1;
+        c->consumers = FIB_DEFAULT_CONSUMERS;
     if (c->capacity == 0)
-        c->capacity = 16;
+        c->capacity = FIB_DEFAULT_CAPACITY;
     if (c->batch == 0)
-        c->batch = 1;
+        c->batch = FIB_DEFAULT_BATCH;
     if (c->producers > FIB_MAX_THREADS || c->consumers > FIB_MAX_THREADS)
         return EINVAL;
     if (c->big && !fib_have_big())
         return ENOTSUP;
-    if (!c->big && c->count > FIB_MAX_U64_INDEX + 1)
+    if (!c->big && c->count > FIB_MAX_U64_COUNT)
         return EOVERFLOW;
-    *window = 0;
-    if (c->ordered) {
+    if (!c->ordered) {
+        c->window = 0;
+    } else if (c->window == 0) {
         size_t threads = (size_t)c->producers + c->consumers;
-        if (c->window != 0)
-            *window = c->window;
-        else if (c->capacity <= SIZE_MAX / 8 && c->batch <= SIZE_MAX / 8 / threads)
-            *window = 2 * (c->capacity + threads * c->batch);
-        else
+        if (c->capacity > SIZE_MAX / 8 || c->batch > SIZE_MAX / 8 / threads)
             return EINVAL;
+        c->window = 2 * (c->capacity + threads * c->batch);
     }
     return 0;
 }
@@ -595,32 +374,32 @@ static int check_config(const fib_config_t *in, fib_config_t *c, size_t *window)
 static int pipe_init(struct pipe *p)
 {
     const unsigned P = p->cfg.producers;
-    pair_u64(P - 1, &p->c0, &p->c1);
+    fib_pair_u64(P - 1, &p->c0, &p->c1);
     p->c2 = p->c0 + p->c1;
     p->gens = calloc(P, sizeof *p->gens);
     if (p->gens == NULL)
         return ENOMEM;
     if (p->cfg.ordered) {
-        p->slots = calloc(p->window, sizeof *p->slots);
-        p->present = calloc(p->window, sizeof *p->present);
+        p->slots = calloc(p->cfg.window, sizeof *p->slots);
+        p->present = calloc(p->cfg.window, sizeof *p->present);
         if (p->slots == NULL || p->present == NULL)
             return ENOMEM;
     }
     for (unsigned g = 0; g < P; g++) {
         p->gens[g].next = g;
-        pair_u64(g, &p->gens[g].a, &p->gens[g].b);
+        fib_pair_u64(g, &p->gens[g].a, &p->gens[g].b);
     }
 #ifdef PCQ_HAVE_GMP
     p->numbers_ready = true;
     mpz_init(p->sum_big);
     if (p->cfg.big) {
         mpz_inits(p->z0, p->z1, p->z2, NULL);
-        pair_big(P - 1, p->z0, p->z1);
+        fib_pair_big(P - 1, p->z0, p->z1);
         mpz_add(p->z2, p->z0, p->z1);
         for (unsigned g = 0; g < P; g++) {
             struct gen *gg = &p->gens[g];
             mpz_inits(gg->za, gg->zb, gg->t, gg->u, NULL);
-            pair_big(g, gg->za, gg->zb);
+            fib_pair_big(g, gg->za, gg->zb);
         }
     }
 #endif
@@ -630,7 +409,7 @@ static int pipe_init(struct pipe *p)
 static void pipe_free(struct pipe *p)
 {
     if (p->slots != NULL) {
-        for (size_t s = 0; s < p->window; s++)
+        for (size_t s = 0; s < p->cfg.window; s++)
             if (p->present[s])
                 term_free(p, &p->slots[s]);
     }
@@ -650,25 +429,20 @@ static void pipe_free(struct pipe *p)
     free(p->gens);
 }
 
-static char *u64_string(uint64_t v)
-{
-    char *s = malloc(24);
-    if (s != NULL)
-        snprintf(s, 24, "%" PRIu64, v);
-    return s;
-}
-
 int fib_run(const fib_config_t *cfg, fib_result_t *res)
 {
     if (res == NULL)
         return EINVAL;
     memset(res, 0, sizeof *res);
+    if (cfg == NULL || cfg->on_term == NULL)
+        return EINVAL;
     struct pipe p;
     memset(&p, 0, sizeof p);
-    int rc = check_config(cfg, &p.cfg, &p.window);
+    p.cfg = *cfg;
+    int rc = fib_config_check(&p.cfg);
     if (rc != 0)
         return rc;
-    res->window = p.window;
+    res->window = p.cfg.window;
 
     pcq_t *q = NULL;
     rc = pcq_create(&q, p.cfg.capacity, sizeof(fib_term_t));
@@ -681,7 +455,7 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
     if (rc == 0 && (rc = pthread_mutex_init(&p.mu, NULL)) != 0)
         rc = ENOMEM;
     if (rc == 0 && (rc = pthread_cond_init(&p.room, NULL)) != 0) {
-        FIB_CHECK(pthread_mutex_destroy(&p.mu));
+        PCQ_CHECK(pthread_mutex_destroy(&p.mu));
         rc = ENOMEM;
     }
     if (rc == 0) {
@@ -699,21 +473,22 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
         d.arg = &p;
         d.producer_stats = res->producer_stats;
         d.consumer_stats = res->consumer_stats;
-        p.t0 = mono_ns();
+        p.t0 = pcq__now_ns();
         rc = pcq_run(&d, &res->run);
-        res->seconds = (double)(mono_ns() - p.t0) / 1e9;
-        FIB_CHECK(pthread_cond_destroy(&p.room));
-        FIB_CHECK(pthread_mutex_destroy(&p.mu));
+        res->seconds = (double)(pcq__now_ns() - p.t0) / 1e9;
+        PCQ_CHECK(pthread_cond_destroy(&p.room));
+        PCQ_CHECK(pthread_mutex_destroy(&p.mu));
         /* Every thread is joined: the fields below are ours alone. */
         res->terms = p.terms;
         res->checksum = p.sum;
         res->ahead_peak = p.ahead_peak;
         res->held_peak = p.held_peak;
+        fib_term_t sum = {.v.u64 = p.sum};
 #ifdef PCQ_HAVE_GMP
-        res->checksum_str = p.cfg.big ? mpz_string(p.sum_big) : u64_string(p.sum);
-#else
-        res->checksum_str = u64_string(p.sum);
+        if (p.cfg.big)
+            sum.v.big = p.sum_big;
 #endif
+        res->checksum_str = fib_value_string(&sum, p.cfg.big);
     }
     pipe_free(&p);
     pcq_destroy(q);
