@@ -1,6 +1,6 @@
 /*
- * check_stress.c — concurrency stress tests whose verdict is exact (issue 3,
- * "Stress tests that prove nothing is lost").
+ * check_stress.c — concurrency stress tests whose verdict is exact: they
+ * prove that nothing is lost, duplicated or reordered.
  *
  * Every element is 8 bytes encoding (producer, sequence). Each producer
  * pushes 0, 1, 2, ... and records, before its next call, how many of its
@@ -308,8 +308,8 @@ static enum op pick(worker_t *w)
 
 /*
  * Helgrind 3.19 reports false errors inside glibc when a timed wait times
- * out while another thread signals (issue 3; seen here as "associated lock
- * is not held" from pthread_cond_timedwait): under Helgrind the timed calls
+ * out while another thread signals (seen here as "associated lock is not
+ * held" from pthread_cond_timedwait): under Helgrind the timed calls
  * get timeouts that never expire, so they sleep and are woken, and the
  * expiry path is left to the native, sanitizer and DRD runs.
  */
