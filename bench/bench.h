@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fatal.h" /* PCQ_CHECK, pcq__now_ns */
+
 /* What an adapter's operations return. */
 enum {
     BQ_OK = 0,      /* moved */
@@ -34,7 +36,7 @@ enum {
     BQ_F_BATCH_ONLY = 1u << 2, /* exists to measure batch calls: batch > 1 only */
     BQ_F_TEST_ONLY = 1u << 3,  /* never in a matrix: only by name (test-bench) */
     BQ_F_UNBOUNDED = 1u << 4,  /* no capacity: producers never wait */
-    BQ_F_BOUNDED_BLOCKING = 1u << 5, /* a bar for issue 6's targets */
+    BQ_F_BOUNDED_BLOCKING = 1u << 5, /* a bar pcq is measured against in the goals */
     BQ_F_COUNTS_ALLOCS = 1u << 6     /* its code is linked statically: allocation counts are real */
 };
 
@@ -112,9 +114,6 @@ static inline bool bq_aborted(void)
 {
     return atomic_load_explicit(&bq_abort, memory_order_relaxed);
 }
-
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t bq_now_ns(void);
 
 /* Report a queue call that failed (cold path); returns BQ_FAILED. */
 int bq_fail(const char *queue, const char *call, int rc);

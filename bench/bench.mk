@@ -1,7 +1,7 @@
 # bench/bench.mk — the benchmarks (included by the top Makefile).
 #
-#   make bench        the quick matrix: table on stdout, the goal lines below
-#                     it, build/bench/latest.csv
+#   make bench        the quick matrix: table on stdout, one line per goal
+#                     below it, build/bench/latest.csv
 #   make bench-full   the whole matrix (hours): build/bench/full.csv
 #   make bench-plot   PNG plots of BENCH_CSV (default the latest) in build/bench/plots/
 #   make bench-readme the README's table (Markdown) from BENCH_CSV

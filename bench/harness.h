@@ -1,7 +1,8 @@
 /*
  * harness.h — configurations, measurements and reports of pcq-bench
- * (run.c measures one configuration; report.c prints the table, the CSV
- * and issue 6's target lines; main.c reads the options and the matrices).
+ * (run.c measures; machine.c describes the machine; report.c prints the
+ * table and writes the CSV; goals.c judges the results against the goals;
+ * main.c reads the options and the matrices).
  */
 #ifndef PCQ_BENCH_HARNESS_H
 #define PCQ_BENCH_HARNESS_H
@@ -65,6 +66,19 @@ bool bq_fits(const struct bq_config *cfg, const char **why);
 /* Human label of a configuration, e.g. "pcq 4x4 cap 64 batch 1 elem 8". */
 void bq_label(const struct bq_config *cfg, char *buf, size_t len);
 
+/* What pcq_create asks of the allocator beyond capacity x elem_size, over a
+ * few shapes (one aligned_alloc per queue, seen by alloc_count.c). */
+struct bq_footprint {
+    size_t min_extra, max_extra;
+    unsigned shapes; /* shapes measured; 0: none could be created */
+};
+void bq_measure_footprint(struct bq_footprint *fp);
+
+/* ---- machine.c ---- */
+
+/* The machine description, one line. */
+const char *bq_machine(void);
+
 /* ---- report.c ---- */
 
 /* The header lines: machine, compiler, libraries, what was skipped. */
@@ -75,9 +89,11 @@ void bq_print_row(FILE *out, const struct bq_result *r, const struct bq_result *
 /* The CSV: header line, then one line per result. */
 void bq_csv_header(FILE *csv, const char *machine_comment);
 void bq_csv_row(FILE *csv, const struct bq_result *r);
-/* The machine description, one line. */
-const char *bq_machine(void);
-/* Issue 6's targets over the results; returns how many FAILed. */
-int bq_print_targets(FILE *out, const struct bq_result *all, size_t n);
+
+/* ---- goals.c ---- */
+
+/* One line per goal over the results; returns how many are not PASS. */
+int bq_print_goals(FILE *out, const struct bq_result *all, size_t n,
+                   const struct bq_footprint *fp);
 
 #endif

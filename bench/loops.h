@@ -301,12 +301,12 @@ static void *LOOP_FN(ping)(void *arg)
     int rc = BQ_OK;
     for (t = 0; t < total; t++) {
         uint64_t v = t + 1, back = 0;
-        uint64_t t0 = bq_now_ns();
+        uint64_t t0 = pcq__now_ns();
         rc = LOOP_BOUNCE_PUSH(r->q, v, elem);
         if (rc != BQ_OK)
             break;
         LOOP_BOUNCE_POP(r->q_back, back, elem);
-        uint64_t t1 = bq_now_ns();
+        uint64_t t1 = pcq__now_ns();
         if (rc != BQ_OK)
             break;
         if (back != v) {

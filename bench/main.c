@@ -36,7 +36,7 @@ struct segment {
 static const char S_SINGLE[] = "throughput: single-element calls";
 static const char S_BATCH[] = "throughput: batch calls (pcq_push_many/pcq_pop_many vs the naive "
                               "textbook_batch)";
-static const char S_T2[] = "throughput: issue 6 target 2 (batch 256, and ck_spsc's "
+static const char S_T2[] = "throughput: long batch runs (batch 256, and ck_spsc's "
                            "single-element calls, 20,000,000 elements per run)";
 static const char S_ELEM[] = "throughput: larger elements";
 static const char S_LAT[] = "latency: ping-pong round trip, two threads, two queues of capacity "
@@ -44,8 +44,8 @@ static const char S_LAT[] = "latency: ping-pong round trip, two threads, two que
 static const char S_CUSTOM[] = "selected configurations";
 
 /*
- * The quick matrix (make bench): everything issue 6's targets need, and a
- * little more for the plots, in under 2 minutes on 2 cores. ck_mpmc spins
+ * The quick matrix (make bench): every scenario the goals (goals.c) judge,
+ * and a little more for the plots, in under 2 minutes on 2 cores. ck_mpmc spins
  * and starves when threads outnumber cores, so beyond 2x2 it gets one
  * scenario (4x4 cap 64) to show it; bench-full runs it everywhere.
  */
@@ -71,7 +71,7 @@ static const struct segment quick[] = {
 };
 
 /* The whole matrix (make bench-full): every PxC, capacity, batch size and
- * element size of issue 5 for every queue that can run it. Long. */
+ * element size for every queue that can run it. Long. */
 static const struct segment full[] = {
     {S_SINGLE, Q_ALL, PC_ALL, "1,16,64,1024,4096,65536", "1", "8,64,256", 1000000, false, 0},
     {S_BATCH, "pcq,textbook_batch", PC_ALL, "1,16,64,1024,4096,65536", "16,256", "8,64,256",
@@ -93,7 +93,7 @@ static void usage(FILE *out)
         "Without options it runs the quick matrix (what `make bench` runs).\n"
         "\n"
         "matrices:\n"
-        "  --matrix quick|full     quick: the targets' scenarios, < 2 min on 2 cores;\n"
+        "  --matrix quick|full     quick: the goals' scenarios, < 2 min on 2 cores;\n"
         "                          full: every PxC x capacity x batch x element size (hours)\n"
         "  --list                  print the configurations that would run, and exit\n"
         "  --list-queues           print the queues, whether built, and their notes\n"
@@ -121,9 +121,12 @@ static void usage(FILE *out)
         "\n"
         "output:\n"
         "  --csv FILE              also write the results as CSV (written to FILE.partial,\n"
-        "                          renamed to FILE when everything passed verification)\n"
-        "  --targets               print issue 6's target lines (default with --matrix)\n"
-        "  --strict                exit 3 if a target is not PASS\n"
+        "                          renamed to FILE when everything passed verification);\n"
+        "                          make bench writes build/bench/latest.csv\n"
+        "  --goals                 print the goal lines (default with --matrix): speed-up of\n"
+        "                          single elements and of batches, oversubscribed threads,\n"
+        "                          ping-pong latency, allocations in push/pop\n"
+        "  --strict                exit 3 if a goal is not PASS\n"
         "  --quiet                 no progress line on stderr\n"
         "  --help                  this text\n"
         "\n"
@@ -140,7 +143,7 @@ static void usage(FILE *out)
         "producer fills and the consumer copies out (\"by pointer\").\n"
         "\n"
         "exit status: 0 ok; 1 verification failed or a queue call failed; 2 bad usage;\n"
-        "3 --strict and a target not PASS; 4 a blocking queue never finished.\n");
+        "3 --strict and a goal not PASS; 4 a blocking queue never finished.\n");
 }
 
 static _Noreturn void die_usage(const char *fmt, const char *arg)
@@ -312,7 +315,7 @@ int main(int argc, char **argv)
     const char *queues = "all", *pcs = NULL, *caps = NULL, *batches = "1", *elems = "8";
     const char *producers = NULL, *consumers = NULL;
     uint64_t count = 1000000, trips = 10000;
-    bool latency = false, custom = false, list = false, targets = false, strict = false;
+    bool latency = false, custom = false, list = false, goals = false, strict = false;
     struct bq_limits lim = {5, 1, 3.0, 600.0, true, ""};
     bool time_limit_set = false;
 
@@ -395,8 +398,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--csv") == 0) {
             TAKES_VALUE();
             csv_path = v;
-        } else if (strcmp(a, "--targets") == 0) {
-            targets = true;
+        } else if (strcmp(a, "--goals") == 0) {
+            goals = true;
         } else if (strcmp(a, "--strict") == 0) {
             strict = true;
         } else if (strcmp(a, "--quiet") == 0) {
@@ -437,7 +440,7 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < nseg; i++)
             expand(&pl, &seg[i], false);
-        targets = true;
+        goals = true;
     } else {
         char pcbuf[64];
         if (producers != NULL || consumers != NULL) {
@@ -489,12 +492,12 @@ int main(int argc, char **argv)
     struct bq_result *res = calloc(pl.n, sizeof *res);
     if (res == NULL)
         return 1;
-    const uint64_t t0 = bq_now_ns();
+    const uint64_t t0 = pcq__now_ns();
     size_t group_start = 0;
     for (size_t i = 0; i < pl.n; i++) {
         char prefix[48];
         snprintf(prefix, sizeof prefix, "[%zu/%zu %.0fs]", i + 1, pl.n,
-                 (double)(bq_now_ns() - t0) / 1e9);
+                 (double)(pcq__now_ns() - t0) / 1e9);
         lim.progress_prefix = prefix;
         if (bq_measure(&pl.cfg[i], &lim, &res[i]) != 0) {
             if (csv != NULL) {
@@ -518,9 +521,12 @@ int main(int argc, char **argv)
         }
     }
     int bad = 0;
-    if (targets)
-        bad = bq_print_targets(stdout, res, pl.n);
-    printf("\n%zu configurations in %.0f s\n", pl.n, (double)(bq_now_ns() - t0) / 1e9);
+    if (goals) {
+        struct bq_footprint fp;
+        bq_measure_footprint(&fp);
+        bad = bq_print_goals(stdout, res, pl.n, &fp);
+    }
+    printf("\n%zu configurations in %.0f s\n", pl.n, (double)(pcq__now_ns() - t0) / 1e9);
     fflush(stdout);
     if (csv != NULL) {
         if (fclose(csv) != 0 || rename(partial, csv_path) != 0) {

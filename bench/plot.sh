@@ -12,7 +12,7 @@
 set -eu
 csv=${1:?usage: plot.sh CSV OUTDIR}
 out=${2:?usage: plot.sh CSV OUTDIR}
-[ -r "$csv" ] || { echo "plot.sh: no $csv (run make bench first)" >&2; exit 1; }
+[ -r "$csv" ] || { echo "plot.sh: no $csv (make bench writes build/bench/latest.csv)" >&2; exit 1; }
 command -v gnuplot >/dev/null 2>&1 || {
     echo "plot.sh: gnuplot not found (make bench-deps installs gnuplot-nox)" >&2; exit 1; }
 mkdir -p "$out"

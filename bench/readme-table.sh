@@ -5,7 +5,7 @@
 # row, and ping-pong latency. `make bench-readme` runs it on the latest run.
 set -eu
 csv=${1:?usage: readme-table.sh CSV}
-[ -r "$csv" ] || { echo "readme-table.sh: no $csv (run make bench first)" >&2; exit 1; }
+[ -r "$csv" ] || { echo "readme-table.sh: no $csv (make bench writes build/bench/latest.csv)" >&2; exit 1; }
 
 machine=$(sed -n 's/^# pcq-bench; machine: //p' "$csv" | head -n 1)
 echo "Measured by \`make bench\` on: $machine."

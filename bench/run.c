@@ -24,24 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pcq.h"
+
 atomic_bool bq_abort;
-
-/* A pthread call failing where it never legally can. */
-#define BQ_CHECK(call)                                                                  \
-    do {                                                                                \
-        int bq_rc_ = (call);                                                            \
-        if (bq_rc_ != 0) {                                                              \
-            fprintf(stderr, "pcq-bench: %s failed: %s\n", #call, strerror(bq_rc_));     \
-            exit(1);                                                                    \
-        }                                                                               \
-    } while (0)
-
-uint64_t bq_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 int bq_fail(const char *queue, const char *call, int rc)
 {
@@ -54,21 +39,21 @@ unsigned char *bq_worker_begin(struct bq_worker *w)
 {
     int rc = pthread_barrier_wait(&w->run->start);
     if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
-        BQ_CHECK(rc);
-    w->t_start = bq_now_ns();
+        PCQ_CHECK(rc);
+    w->t_start = pcq__now_ns();
     w->allocs = bq_thread_allocs();
     return w->buf;
 }
 
 void bq_worker_end(struct bq_worker *w)
 {
-    w->t_end = bq_now_ns();
+    w->t_end = pcq__now_ns();
     w->allocs = bq_thread_allocs() - w->allocs;
     struct bq_run *r = w->run;
-    BQ_CHECK(pthread_mutex_lock(&r->done_mu));
+    PCQ_CHECK(pthread_mutex_lock(&r->done_mu));
     if (++r->done == r->workers) /* only the last one wakes the main thread */
-        BQ_CHECK(pthread_cond_signal(&r->done_cv));
-    BQ_CHECK(pthread_mutex_unlock(&r->done_mu));
+        PCQ_CHECK(pthread_cond_signal(&r->done_cv));
+    PCQ_CHECK(pthread_mutex_unlock(&r->done_mu));
 }
 
 bool bq_fits(const struct bq_config *c, const char **why)
@@ -139,22 +124,22 @@ static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq
                                        const struct bq_limits *lim, const char *label)
 {
     pthread_condattr_t ca;
-    BQ_CHECK(pthread_condattr_init(&ca));
-    BQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-    BQ_CHECK(pthread_cond_init(&r->done_cv, &ca));
-    BQ_CHECK(pthread_condattr_destroy(&ca));
-    BQ_CHECK(pthread_mutex_init(&r->done_mu, NULL));
-    BQ_CHECK(pthread_barrier_init(&r->start, NULL, r->workers));
+    PCQ_CHECK(pthread_condattr_init(&ca));
+    PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+    PCQ_CHECK(pthread_cond_init(&r->done_cv, &ca));
+    PCQ_CHECK(pthread_condattr_destroy(&ca));
+    PCQ_CHECK(pthread_mutex_init(&r->done_mu, NULL));
+    PCQ_CHECK(pthread_barrier_init(&r->start, NULL, r->workers));
     r->done = 0;
 
     pthread_t *t = xalloc(r->workers * sizeof *t);
     for (unsigned i = 0; i < r->workers; i++)
-        BQ_CHECK(pthread_create(&t[i], NULL, fn[i], &w[i]));
+        PCQ_CHECK(pthread_create(&t[i], NULL, fn[i], &w[i]));
 
     const bool spins = (r->ops->flags & BQ_F_SPINS) != 0;
     enum run_outcome out = RUN_OK;
     struct timespec deadline = deadline_after(spins ? lim->time_limit_s : lim->hang_limit_s);
-    BQ_CHECK(pthread_mutex_lock(&r->done_mu));
+    PCQ_CHECK(pthread_mutex_lock(&r->done_mu));
     while (r->done < r->workers) {
         int rc = pthread_cond_timedwait(&r->done_cv, &r->done_mu, &deadline);
         if (rc == ETIMEDOUT) {
@@ -170,17 +155,17 @@ static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq
             out = RUN_DNF;
             deadline = deadline_after(lim->hang_limit_s);
         } else if (rc != 0) {
-            BQ_CHECK(rc);
+            PCQ_CHECK(rc);
         }
     }
-    BQ_CHECK(pthread_mutex_unlock(&r->done_mu));
+    PCQ_CHECK(pthread_mutex_unlock(&r->done_mu));
     for (unsigned i = 0; i < r->workers; i++)
-        BQ_CHECK(pthread_join(t[i], NULL));
+        PCQ_CHECK(pthread_join(t[i], NULL));
     free(t);
     atomic_store(&bq_abort, false);
-    BQ_CHECK(pthread_barrier_destroy(&r->start));
-    BQ_CHECK(pthread_cond_destroy(&r->done_cv));
-    BQ_CHECK(pthread_mutex_destroy(&r->done_mu));
+    PCQ_CHECK(pthread_barrier_destroy(&r->start));
+    PCQ_CHECK(pthread_cond_destroy(&r->done_cv));
+    PCQ_CHECK(pthread_mutex_destroy(&r->done_mu));
     return out;
 }
 
@@ -409,7 +394,7 @@ static void progress(const struct bq_limits *lim, const char *label, unsigned ru
         return;
     static uint64_t last;
     const bool tty = isatty(STDERR_FILENO);
-    uint64_t now = bq_now_ns();
+    uint64_t now = pcq__now_ns();
     /* On a terminal: one line rewritten in place. Otherwise (a log): at
      * most one line every 10 s. */
     if (!tty && now - last < 10000000000ull)
@@ -434,7 +419,7 @@ int bq_measure(const struct bq_config *c, const struct bq_limits *lim, struct bq
         arena = xalloc((size_t)c->count * c->elem_size);
         memset(arena, 0x5a, (size_t)c->count * c->elem_size);
     }
-    const uint64_t t_begin = bq_now_ns();
+    const uint64_t t_begin = pcq__now_ns();
     const unsigned total = lim->warmups + lim->repeats;
     double *eps = xalloc(total * sizeof *eps), *p50 = xalloc(total * sizeof *p50),
            *p99 = xalloc(total * sizeof *p99), *mx = xalloc(total * sizeof *mx);
@@ -477,7 +462,7 @@ int bq_measure(const struct bq_config *c, const struct bq_limits *lim, struct bq
         }
     }
     res->runs = got;
-    res->seconds = (double)(bq_now_ns() - t_begin) / 1e9;
+    res->seconds = (double)(pcq__now_ns() - t_begin) / 1e9;
     if (ret == 0 && res->status == BQ_ST_OK && got > 0) {
         res->eps = stat_of(eps, got);
         res->p50 = stat_of(p50, got);
@@ -490,4 +475,24 @@ int bq_measure(const struct bq_config *c, const struct bq_limits *lim, struct bq
     free(mx);
     free(arena);
     return ret;
+}
+
+void bq_measure_footprint(struct bq_footprint *fp)
+{
+    static const size_t shapes[][2] = {{1, 8}, {64, 8}, {4096, 8}, {1000, 256}};
+    fp->min_extra = SIZE_MAX;
+    fp->max_extra = 0;
+    fp->shapes = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        pcq_t *q;
+        if (pcq_create(&q, shapes[i][0], shapes[i][1]) != 0)
+            continue;
+        size_t extra = bq_thread_last_aligned_bytes() - shapes[i][0] * shapes[i][1];
+        pcq_destroy(q);
+        fp->min_extra = extra < fp->min_extra ? extra : fp->min_extra;
+        fp->max_extra = extra > fp->max_extra ? extra : fp->max_extra;
+        fp->shapes++;
+    }
+    if (fp->shapes == 0)
+        fp->min_extra = 0;
 }
