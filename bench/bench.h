@@ -133,6 +133,6 @@ size_t bq_thread_last_aligned_bytes(void);
 
 /* The adapters (bench/adapters/). */
 extern const struct bq_ops bq_pcq, bq_textbook, bq_textbook_batch, bq_lossy, bq_pipe,
-    bq_apr, bq_glib, bq_ck_spsc, bq_ck_mpmc;
+    bq_apr, bq_boost, bq_glib, bq_ck_spsc, bq_ck_mpmc;
 
 #endif

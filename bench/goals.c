@@ -27,8 +27,8 @@ static const struct bq_result *find(const struct bq_result *all, size_t n, const
     return best;
 }
 
-/* The fastest bounded blocking baseline (textbook, apr_queue, pipe when its
- * real capacity is the one asked for) in a single-element row. */
+/* The fastest bounded blocking baseline (textbook, apr_queue, boost, pipe
+ * when its real capacity is the one asked for) in a single-element row. */
 static const struct bq_result *best_bounded(const struct bq_result *all, size_t n, unsigned p,
                                             unsigned c, size_t cap)
 {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 static const struct bq_ops *const all_ops[] = {
-    &bq_pcq, &bq_textbook, &bq_textbook_batch, &bq_apr, &bq_glib,
+    &bq_pcq, &bq_textbook, &bq_textbook_batch, &bq_apr, &bq_boost, &bq_glib,
     &bq_pipe, &bq_ck_spsc, &bq_ck_mpmc, &bq_lossy,
 };
 #define N_OPS (sizeof all_ops / sizeof all_ops[0])
@@ -30,7 +30,7 @@ struct segment {
     uint64_t round_trips; /* latency */
 };
 
-#define Q_ALL "pcq,textbook,textbook_batch,apr_queue,gasyncqueue,pipe,ck_spsc,ck_mpmc"
+#define Q_ALL "pcq,textbook,textbook_batch,apr_queue,boost,gasyncqueue,pipe,ck_spsc,ck_mpmc"
 #define PC_ALL "1x1,2x2,4x4,1x4,4x1,8x8"
 
 static const char S_SINGLE[] = "throughput: single-element calls";
@@ -50,24 +50,24 @@ static const char S_CUSTOM[] = "selected configurations";
  * scenario (4x4 cap 64) to show it; bench-full runs it everywhere.
  */
 static const struct segment quick[] = {
-    {S_SINGLE, "pcq,textbook,apr_queue,gasyncqueue,pipe,ck_spsc", PC_ALL, "64", "1", "8", 200000,
-     false, 0},
+    {S_SINGLE, "pcq,textbook,apr_queue,boost,gasyncqueue,pipe,ck_spsc", PC_ALL, "64", "1", "8",
+     200000, false, 0},
     /* At capacity 1024 and 4096 the blocking queues move 5..30 M/s: 200,000
      * elements made 10..40 ms runs, too short for a ratio of 1.3x to stand
      * out of the noise of a shared machine. The pipe (2..3 M/s) keeps 200k
      * so that the matrix stays under 2 minutes. */
-    {S_SINGLE, "pcq,textbook,apr_queue,gasyncqueue,ck_spsc", PC_ALL, "1024,4096", "1", "8", 500000,
-     false, 0},
+    {S_SINGLE, "pcq,textbook,apr_queue,boost,gasyncqueue,ck_spsc", PC_ALL, "1024,4096", "1", "8",
+     500000, false, 0},
     {S_SINGLE, "pipe", PC_ALL, "1024,4096", "1", "8", 200000, false, 0},
     {S_SINGLE, "ck_mpmc", "1x1,2x2", "64,4096", "1", "8", 200000, false, 0},
     {S_SINGLE, "ck_mpmc", "4x4", "64", "1", "8", 200000, false, 0},
     {S_BATCH, "pcq,textbook_batch", "1x1,4x4", "4096", "16", "8", 2000000, false, 0},
     {S_T2, "pcq,textbook_batch", "1x1", "4096", "256", "8", 20000000, false, 0},
     {S_T2, "ck_spsc", "1x1", "4096", "1", "8", 20000000, false, 0},
-    {S_ELEM, "pcq,textbook,apr_queue,gasyncqueue,pipe,ck_spsc", "1x1,4x4", "1024", "1", "64,256",
-     200000, false, 0},
-    {S_LAT, "pcq,textbook,apr_queue,gasyncqueue,pipe,ck_spsc,ck_mpmc", "1x1", "64", "1", "8", 0,
-     true, 10000},
+    {S_ELEM, "pcq,textbook,apr_queue,boost,gasyncqueue,pipe,ck_spsc", "1x1,4x4", "1024", "1",
+     "64,256", 200000, false, 0},
+    {S_LAT, "pcq,textbook,apr_queue,boost,gasyncqueue,pipe,ck_spsc,ck_mpmc", "1x1", "64", "1", "8",
+     0, true, 10000},
 };
 
 /* The whole matrix (make bench-full): every PxC, capacity, batch size and
@@ -99,8 +99,8 @@ static void usage(FILE *out)
         "  --list-queues           print the queues, whether built, and their notes\n"
         "\n"
         "one configuration, or the cross product of comma-separated lists:\n"
-        "  --queue NAMES           pcq textbook textbook_batch apr_queue gasyncqueue pipe\n"
-        "                          ck_spsc ck_mpmc (lossy: test only); `all' (default)\n"
+        "  --queue NAMES           pcq textbook textbook_batch apr_queue boost gasyncqueue\n"
+        "                          pipe ck_spsc ck_mpmc (lossy: test only); `all' (default)\n"
         "  --pc PxC                producers x consumers, e.g. 1x1,4x4 (default 1x1)\n"
         "  -p, --producers N       -c, --consumers N: the same, one at a time\n"
         "  --capacity N            capacity in elements (default 1024)\n"

@@ -30,8 +30,8 @@ void bq_print_header(FILE *out, const struct bq_ops *const *all, size_t n_ops,
         else
             fprintf(out, "  %-15s SKIPPED: %s\n", o->name, o->missing);
     }
-    fprintf(out, "  (elements larger than a pointer travel through apr_queue, gasyncqueue and "
-                 "ck_ring as a pointer to a preallocated slot, marked \"by pointer\")\n");
+    fprintf(out, "  (elements larger than a pointer travel through apr_queue, boost, gasyncqueue "
+                 "and ck_ring as a pointer to a preallocated slot, marked \"by pointer\")\n");
     fprintf(out, "columns: M elem/s = million elements per second moved from producers to "
                  "consumers; ns/elem = run time / elements;\n"
                  "         vs ref = median / textbook's median in the same scenario "
