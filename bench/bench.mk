@@ -1,12 +1,16 @@
 # bench/bench.mk — the benchmarks (included by the top Makefile).
 #
-#   make bench        the quick matrix: table on stdout, one line per goal
-#                     below it, build/bench/latest.csv
+#   make bench        the quick matrix, idle machine then with the hog (a
+#                     busy-loop process on one CPU), about 2-2.5 minutes on
+#                     2 cores: table on stdout, the five goal lines below it,
+#                     build/bench/latest.csv (BENCH_ARGS=--strict: exit 3
+#                     unless every goal PASSes)
 #   make bench-full   the whole matrix (hours): build/bench/full.csv
 #   make bench-plot   PNG plots of BENCH_CSV (default the latest) in build/bench/plots/
 #   make bench-readme the README's table (Markdown) from BENCH_CSV
 #   make bench-deps   install the peer queues' Debian packages and gnuplot
-#   make test-bench   the harness must catch a planted loss; a small pcq run must pass
+#   make test-bench   the harness catches a planted loss; small runs of pcq,
+#                     every peer, --work, --hog, paced and interleaved rounds pass
 #   bench/pcq-bench --help   any single configuration
 # Peers are found at build time (bench/detect.sh): a missing one is skipped
 # with a note. Boost's adapter is C++17 (bench/adapters/*.cpp, built by CXX,
