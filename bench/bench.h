@@ -139,8 +139,9 @@ static inline uint64_t bq_work(uint64_t h, uint64_t iters)
 }
 
 /* A paced producer's wait: sleeps until CLOCK_MONOTONIC reaches t_ns
- * (clock_nanosleep, absolute, so lateness never accumulates). The first
- * call in a thread shrinks its timer slack so the pace holds to the µs. */
+ * (clock_nanosleep, absolute, so lateness never accumulates; a deadline
+ * already past returns at once). The first call in a thread shrinks its
+ * timer slack so the pace holds to the µs. */
 void bq_sleep_until(uint64_t t_ns);
 
 /* Report a queue call that failed (cold path); returns BQ_FAILED. */

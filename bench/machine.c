@@ -125,7 +125,7 @@ double bq_others_cpus(const struct bq_cpu_use *a, const struct bq_cpu_use *b, ch
     double steal = (b->steal_s - a->steal_s) / wall;
     others = others < 0 ? 0 : others;
     snprintf(line, len,
-             "over %.0f s, this benchmark (and its hog) used %.2f CPUs, other processes %.2f, "
+             "over %.1f s, this benchmark (and its hog) used %.2f CPUs, other processes %.2f, "
              "the hypervisor stole %.2f, of %ld online",
              wall, self, others, steal, sysconf(_SC_NPROCESSORS_ONLN));
     return others + steal;
