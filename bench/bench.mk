@@ -1,7 +1,7 @@
 # bench/bench.mk — the benchmarks (included by the top Makefile).
 #
 #   make bench        the quick matrix, idle machine then with the hog (a
-#                     busy-loop process on one CPU), about 2-2.5 minutes on
+#                     busy-loop process on one CPU), about 2 minutes on
 #                     2 cores: table on stdout, the five goal lines below it,
 #                     build/bench/latest.csv (BENCH_ARGS=--strict: exit 3
 #                     unless every goal PASSes)
