@@ -315,7 +315,8 @@ static void expand(struct plan *pl, const struct segment *s, bool explicit)
     char q[MAX_ITEMS][32], pc[MAX_ITEMS][32], cap[MAX_ITEMS][32], b[MAX_ITEMS][32],
         e[MAX_ITEMS][32], wk[MAX_ITEMS][32];
     size_t nq = split(s->queues, q), npc = split(s->pcs ? s->pcs : "1x1", pc),
-           ncap = split(s->caps ? s->caps : "64", cap), nb = split(s->batches ? s->batches : "1", b),
+           ncap = split(s->caps ? s->caps : "64", cap),
+           nb = split(s->batches ? s->batches : "1", b),
            ne = split(s->elems ? s->elems : "8", e), nw = split(s->works ? s->works : "0", wk);
     if (nq == 1 && strcmp(q[0], "all") == 0)
         nq = split(Q_ALL, q);
