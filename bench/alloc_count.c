@@ -1,9 +1,10 @@
 /*
- * alloc_count.c — counts allocator calls for issue 6's target 5 ("no
- * allocation in push or pop"). The benchmark binary is linked with
- * -Wl,--wrap for malloc, calloc, realloc, aligned_alloc and posix_memalign,
- * so every such call from code linked into it (pcq from libpcq.a, the
- * textbook baseline, ck_ring's inline code, the harness) comes here first.
+ * alloc_count.c — counts allocator calls, so that the report can say
+ * whether a push/pop loop allocates and what pcq_create asks for. The
+ * benchmark binary is linked with -Wl,--wrap for malloc, calloc, realloc,
+ * aligned_alloc and posix_memalign, so every such call from code linked
+ * into it (pcq from libpcq.a, the textbook baseline, ck_ring's inline code,
+ * the harness) comes here first.
  * Calls made inside shared libraries (APR, GLib, libc itself) are not seen:
  * their counts are reported as n/a.
  *

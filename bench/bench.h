@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fatal.h" /* PCQ_CHECK, pcq__now_ns */
+
 /* What an adapter's operations return. */
 enum {
     BQ_OK = 0,      /* moved */
@@ -34,7 +36,8 @@ enum {
     BQ_F_BATCH_ONLY = 1u << 2, /* exists to measure batch calls: batch > 1 only */
     BQ_F_TEST_ONLY = 1u << 3,  /* never in a matrix: only by name (test-bench) */
     BQ_F_UNBOUNDED = 1u << 4,  /* no capacity: producers never wait */
-    BQ_F_BOUNDED_BLOCKING = 1u << 5, /* a bar for issue 6's targets */
+    BQ_F_BOUNDED_BLOCKING = 1u << 5, /* a bar pcq is measured against in the goals (pipe: only
+                                        where the kernel gave it the capacity asked) */
     BQ_F_COUNTS_ALLOCS = 1u << 6     /* its code is linked statically: allocation counts are real */
 };
 
@@ -76,6 +79,10 @@ struct bq_run {
     unsigned consumers;
     unsigned workers;           /* threads in the run */
     atomic_uint producers_left; /* touched once per producer, at its end */
+    uint64_t work_iters;          /* consumers: bq_work iterations per element (0: none) */
+    uint64_t producer_work_iters; /* producers: the same, before each push */
+    uint64_t pace_ns;             /* producers: one element per pace_ns, on absolute
+                                     deadlines from the start (0: as fast as they can) */
     uint64_t round_trips, warm_trips; /* ping-pong */
     uint64_t *rtt_ns;                 /* ping-pong: one per measured round trip */
     pthread_barrier_t start;          /* every worker waits here, then all go */
@@ -96,6 +103,8 @@ struct bq_worker {
     /* results */
     uint64_t count, sum, xr; /* elements produced or consumed, their sum and xor */
     uint64_t t_start, t_end; /* CLOCK_MONOTONIC ns, right after the barrier / at the end */
+    uint64_t cpu_ns;         /* this thread's CPU time from the barrier to the end */
+    uint64_t sink;           /* the per-element work's result, kept so it is not optimised out */
     uint64_t allocs;         /* allocator calls made inside the loop */
     int status;              /* BQ_OK, BQ_ABORTED or BQ_FAILED */
     char pad[64];
@@ -113,16 +122,35 @@ static inline bool bq_aborted(void)
     return atomic_load_explicit(&bq_abort, memory_order_relaxed);
 }
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t bq_now_ns(void);
+/*
+ * The per-element work of --work and --producer-work: a dependent chain of
+ * multiply, add and xor-shift, so each iteration waits for the one before
+ * and no compiler can vectorise or fold it. work.c times it at start-up
+ * (the same inline code), so that a number of nanoseconds becomes a number
+ * of iterations on this machine.
+ */
+static inline uint64_t bq_work(uint64_t h, uint64_t iters)
+{
+    for (uint64_t i = 0; i < iters; i++) {
+        h = h * 0x9e3779b97f4a7c15u + i;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* A paced producer's wait: sleeps until CLOCK_MONOTONIC reaches t_ns
+ * (clock_nanosleep, absolute, so lateness never accumulates; a deadline
+ * already past returns at once). The first call in a thread shrinks its
+ * timer slack so the pace holds to the µs. */
+void bq_sleep_until(uint64_t t_ns);
 
 /* Report a queue call that failed (cold path); returns BQ_FAILED. */
 int bq_fail(const char *queue, const char *call, int rc);
 
 /* A worker's first and last steps (outside its loop): begin waits at the
- * run's barrier, notes the start time and allocator count, and returns the
- * worker's buffer; end notes the end time and allocations and reports the
- * worker finished. */
+ * run's barrier, notes the start time, its thread's CPU time and allocator
+ * count, and returns the worker's buffer; end notes the end time, CPU time
+ * and allocations and reports the worker finished. */
 unsigned char *bq_worker_begin(struct bq_worker *w);
 void bq_worker_end(struct bq_worker *w);
 
@@ -134,6 +162,6 @@ size_t bq_thread_last_aligned_bytes(void);
 
 /* The adapters (bench/adapters/). */
 extern const struct bq_ops bq_pcq, bq_textbook, bq_textbook_batch, bq_lossy, bq_pipe,
-    bq_apr, bq_glib, bq_ck_spsc, bq_ck_mpmc;
+    bq_apr, bq_boost, bq_glib, bq_ck_spsc, bq_ck_mpmc;
 
 #endif

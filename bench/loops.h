@@ -27,6 +27,10 @@
  * slot's address travels; the consumer copies the element out of the slot.
  * Both kinds copy the same bytes per element: in once, out once.
  *
+ * Per-element work (--work, --producer-work) and pacing sit behind one
+ * test of loop-invariant values, so a run without them pays a predicted
+ * branch and nothing else; the work's result goes to the worker's sink.
+ *
  * Values: producer p makes first_value .. first_value + n - 1 (distinct
  * over all producers, never 0, never BQ_SENTINEL) in the element's first 8
  * bytes; producers and consumers each keep count, sum and xor in locals,
@@ -105,6 +109,8 @@ BQ_INLINE int LOOP_FN(produce_one)(struct bq_worker *w, unsigned char *elem, con
     uint64_t v = w->first_value;
     const uint64_t end = v + w->n;
     uint64_t sum = 0, xr = 0;
+    const uint64_t pw = r->producer_work_iters, pace = r->pace_ns;
+    uint64_t h = 0, deadline = w->t_start;
     int rc = BQ_OK;
 #ifdef LOOP_WORD
     unsigned char *slot = r->arena + w->slot0 * esz;
@@ -113,6 +119,11 @@ BQ_INLINE int LOOP_FN(produce_one)(struct bq_worker *w, unsigned char *elem, con
     (void)esz;
 #endif
     for (; v < end; v++) {
+        if (pw != 0 || pace != 0) {
+            h = bq_work(h ^ v, pw);
+            if (pace != 0)
+                bq_sleep_until(deadline += pace);
+        }
         bq_store_value(elem, v);
 #ifdef LOOP_WORD
         if (by_ptr) {
@@ -131,6 +142,7 @@ BQ_INLINE int LOOP_FN(produce_one)(struct bq_worker *w, unsigned char *elem, con
         xr ^= v;
     }
     bq_store_results(w, v - w->first_value, sum, xr);
+    w->sink = h;
     return rc;
 }
 
@@ -140,6 +152,8 @@ BQ_INLINE int LOOP_FN(consume_one)(struct bq_worker *w, unsigned char *elem, con
     void *q = r->q;
     const size_t esz = r->elem_size;
     uint64_t count = 0, sum = 0, xr = 0;
+    const uint64_t cw = r->work_iters;
+    uint64_t h = 0;
     int rc;
     for (;;) {
         uint64_t v;
@@ -168,11 +182,14 @@ BQ_INLINE int LOOP_FN(consume_one)(struct bq_worker *w, unsigned char *elem, con
             break;
 #endif
 #endif
+        if (cw != 0)
+            h = bq_work(h ^ v, cw);
         count++;
         sum += v;
         xr ^= v;
     }
     bq_store_results(w, count, sum, xr);
+    w->sink = h;
     return rc == BQ_END ? BQ_OK : rc;
 }
 
@@ -185,11 +202,14 @@ static int LOOP_FN(produce_many)(struct bq_worker *w, unsigned char *buf)
     void *q = r->q;
     const size_t esz = r->elem_size, b = r->batch;
     const uint64_t first = w->first_value, end = first + w->n;
-    uint64_t v = first, sum = 0, xr = 0;
+    const uint64_t pw = r->producer_work_iters;
+    uint64_t v = first, sum = 0, xr = 0, h = 0;
     int rc = BQ_OK;
     while (v < end) {
         size_t k = end - v < b ? (size_t)(end - v) : b;
         for (size_t j = 0; j < k; j++, v++) {
+            if (pw != 0)
+                h = bq_work(h ^ v, pw);
             sum += v;
             xr ^= v;
             bq_store_value(buf + j * esz, v);
@@ -201,6 +221,7 @@ static int LOOP_FN(produce_many)(struct bq_worker *w, unsigned char *buf)
         }
     }
     bq_store_results(w, v - first, sum, xr);
+    w->sink = h;
     return rc;
 }
 
@@ -209,7 +230,8 @@ static int LOOP_FN(consume_many)(struct bq_worker *w, unsigned char *buf)
     const struct bq_run *r = w->run;
     void *q = r->q;
     const size_t esz = r->elem_size, b = r->batch;
-    uint64_t count = 0, sum = 0, xr = 0;
+    const uint64_t cw = r->work_iters;
+    uint64_t count = 0, sum = 0, xr = 0, h = 0;
     int rc;
     for (;;) {
         size_t got = 0;
@@ -218,12 +240,15 @@ static int LOOP_FN(consume_many)(struct bq_worker *w, unsigned char *buf)
             break;
         for (size_t j = 0; j < got; j++) {
             uint64_t v = bq_load_value(buf + j * esz);
+            if (cw != 0)
+                h = bq_work(h ^ v, cw);
             sum += v;
             xr ^= v;
         }
         count += got;
     }
     bq_store_results(w, count, sum, xr);
+    w->sink = h;
     return rc == BQ_END ? BQ_OK : rc;
 }
 #endif
@@ -301,12 +326,12 @@ static void *LOOP_FN(ping)(void *arg)
     int rc = BQ_OK;
     for (t = 0; t < total; t++) {
         uint64_t v = t + 1, back = 0;
-        uint64_t t0 = bq_now_ns();
+        uint64_t t0 = pcq__now_ns();
         rc = LOOP_BOUNCE_PUSH(r->q, v, elem);
         if (rc != BQ_OK)
             break;
         LOOP_BOUNCE_POP(r->q_back, back, elem);
-        uint64_t t1 = bq_now_ns();
+        uint64_t t1 = pcq__now_ns();
         if (rc != BQ_OK)
             break;
         if (back != v) {

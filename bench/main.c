@@ -2,83 +2,127 @@
  * main.c — pcq-bench: options, the quick and full matrices, the main loop.
  *
  * A matrix is a list of segments; a segment is the cross product of
- * queues x PxC x capacities x batch sizes x element sizes at one element
- * count (or a ping-pong at one number of round trips). Combinations a queue
- * cannot run (ck_spsc beyond 1x1, batches on a queue without batch calls,
- * textbook_batch at batch 1) are left out of matrices silently and named
- * when asked for explicitly. Options that pick a configuration make one
- * segment of their own.
+ * queues x PxC x capacities x batch sizes x element sizes x consumer work
+ * on one machine state (idle, or with the hog), at one element count (0:
+ * sized to a run time), or a ping-pong, or a paced run. Configurations that
+ * differ only in the queue form a scenario, measured in interleaved rounds
+ * (run.c). Combinations a queue cannot run (ck_spsc beyond 1x1, batches on a
+ * queue without batch calls, textbook_batch at batch 1) are left out of
+ * matrices silently and named when asked for explicitly. Options that pick
+ * a configuration make one segment of their own.
+ *
+ * The idle scenarios run first, then the hog scenarios with one hog process
+ * for all of them, so one invocation measures both machine states.
  */
 #include "harness.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct bq_ops *const all_ops[] = {
-    &bq_pcq, &bq_textbook, &bq_textbook_batch, &bq_apr, &bq_glib,
+    &bq_pcq, &bq_textbook, &bq_textbook_batch, &bq_apr, &bq_boost, &bq_glib,
     &bq_pipe, &bq_ck_spsc, &bq_ck_mpmc, &bq_lossy,
 };
 #define N_OPS (sizeof all_ops / sizeof all_ops[0])
 
 struct segment {
     const char *title;
-    const char *queues, *pcs, *caps, *batches, *elems;
-    uint64_t count;       /* throughput: elements per run */
-    bool latency;
-    uint64_t round_trips; /* latency */
+    const char *queues, *pcs, *caps, *batches, *elems, *works; /* NULL: 1x1, 64, 1, 8, 0 */
+    bool hog;             /* measured with the hog running */
+    uint64_t count;       /* throughput: elements per run; 0: sized to --run-ms */
+    bool latency;         /* ping-pong */
+    uint64_t round_trips; /* ping-pong: 0: sized */
+    uint64_t pace_ns;     /* > 0: paced, one element per pace_ns (count elements) */
+    bool goal1;           /* its cells are goal 1's cells in this matrix */
 };
 
-#define Q_ALL "pcq,textbook,textbook_batch,apr_queue,gasyncqueue,pipe,ck_spsc,ck_mpmc"
+#define Q_ALL "pcq,textbook,textbook_batch,apr_queue,boost,gasyncqueue,pipe,ck_spsc,ck_mpmc"
 #define PC_ALL "1x1,2x2,4x4,1x4,4x1,8x8"
+/* Goal 1's producers x consumers, and the bounded blocking queues it compares. */
+#define PC_GOAL "1x1,1x4,4x1,4x4,8x8"
+#define BOUNDED "pcq,textbook,apr_queue,boost"
 
-static const char S_SINGLE[] = "throughput: single-element calls";
-static const char S_BATCH[] = "throughput: batch calls (pcq_push_many/pcq_pop_many vs the naive "
+static const char S_NR[] = "no regressions: single-element calls against the bounded "
+                           "blocking peers";
+static const char S_LARGE[] = "large rings, busy pair: capacity 1024 and 4096";
+static const char S_BATCH[] = "batch calls (pcq_push_many/pcq_pop_many vs the naive "
                               "textbook_batch)";
-static const char S_T2[] = "throughput: issue 6 target 2 (batch 256, and ck_spsc's "
-                           "single-element calls, 20,000,000 elements per run)";
-static const char S_ELEM[] = "throughput: larger elements";
+static const char S_SWEEP[] = "every queue, every capacity and element size";
 static const char S_LAT[] = "latency: ping-pong round trip, two threads, two queues of capacity "
                             "64, one 8-byte element bouncing";
+static const char S_CPU[] = "CPU cost: a consumer waiting on a paced producer (1 element per "
+                            "pace; 100 ms: the idle queue)";
 static const char S_CUSTOM[] = "selected configurations";
 
+/* The paced runs: 10 us, 100 us and 1 ms per element, and the idle queue
+ * (one element after 100 ms: a pop that blocks that long). */
+#define CPU_SEGMENTS(q)                                                                   \
+    {.title = S_CPU, .queues = q, .pace_ns = 10000, .count = 2000},                       \
+    {.title = S_CPU, .queues = q, .pace_ns = 100000, .count = 300},                       \
+    {.title = S_CPU, .queues = q, .pace_ns = 1000000, .count = 50},                       \
+    {.title = S_CPU, .queues = q, .pace_ns = 100000000, .count = 1}
+
 /*
- * The quick matrix (make bench): everything issue 6's targets need, and a
- * little more for the plots, in under 2 minutes on 2 cores. ck_mpmc spins
- * and starves when threads outnumber cores, so beyond 2x2 it gets one
- * scenario (4x4 cap 64) to show it; bench-full runs it everywhere.
+ * The quick matrix (make bench): every goal's checks, goal 1 on a subset of
+ * its grid (every P x C and capacity without work; 1x1 and 4x4 with 40 and
+ * 400 ns), on the idle machine and then with the hog, in under 3 minutes on
+ * 2 cores. The pipe is a bar only where the kernel gives it the capacity
+ * asked (4096 here), so it runs only there.
  */
 static const struct segment quick[] = {
-    {S_SINGLE, "pcq,textbook,apr_queue,gasyncqueue,pipe,ck_spsc", PC_ALL, "64", "1", "8", 200000,
-     false, 0},
-    /* At capacity 1024 and 4096 the blocking queues move 5..30 M/s: 200,000
-     * elements made 10..40 ms runs, too short for a ratio of 1.3x to stand
-     * out of the noise of a shared machine. The pipe (2..3 M/s) keeps 200k
-     * so that the matrix stays under 2 minutes. */
-    {S_SINGLE, "pcq,textbook,apr_queue,gasyncqueue,ck_spsc", PC_ALL, "1024,4096", "1", "8", 500000,
-     false, 0},
-    {S_SINGLE, "pipe", PC_ALL, "1024,4096", "1", "8", 200000, false, 0},
-    {S_SINGLE, "ck_mpmc", "1x1,2x2", "64,4096", "1", "8", 200000, false, 0},
-    {S_SINGLE, "ck_mpmc", "4x4", "64", "1", "8", 200000, false, 0},
-    {S_BATCH, "pcq,textbook_batch", "1x1,4x4", "4096", "16", "8", 2000000, false, 0},
-    {S_T2, "pcq,textbook_batch", "1x1", "4096", "256", "8", 20000000, false, 0},
-    {S_T2, "ck_spsc", "1x1", "4096", "1", "8", 20000000, false, 0},
-    {S_ELEM, "pcq,textbook,apr_queue,gasyncqueue,pipe,ck_spsc", "1x1,4x4", "1024", "1", "64,256",
-     200000, false, 0},
-    {S_LAT, "pcq,textbook,apr_queue,gasyncqueue,pipe,ck_spsc,ck_mpmc", "1x1", "64", "1", "8", 0,
-     true, 10000},
+    {.title = S_NR, .queues = BOUNDED, .pcs = PC_GOAL, .caps = "1,64", .goal1 = true},
+    {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = PC_GOAL, .caps = "4096", .goal1 = true},
+    {.title = S_NR, .queues = BOUNDED, .pcs = "1x1,4x4", .caps = "1,64", .works = "40,400",
+     .goal1 = true},
+    {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = "1x1,4x4", .caps = "4096",
+     .works = "40,400", .goal1 = true},
+    {.title = S_LARGE, .queues = "pcq,textbook", .pcs = "1x1,4x4", .caps = "1024",
+     .works = "0,40"},
+    {.title = S_LARGE, .queues = "ck_spsc", .caps = "1024,4096", .works = "40"},
+    {.title = S_BATCH, .queues = "pcq,textbook_batch", .caps = "4096", .batches = "256"},
+    {.title = S_BATCH, .queues = "pcq,textbook_batch", .pcs = "4x4", .caps = "4096",
+     .batches = "16"},
+    {.title = S_LAT, .queues = BOUNDED ",pipe,ck_spsc", .latency = true},
+    CPU_SEGMENTS(BOUNDED),
+
+    {.title = S_NR, .queues = BOUNDED, .pcs = PC_GOAL, .caps = "1,64", .hog = true, .goal1 = true},
+    {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = PC_GOAL, .caps = "4096", .hog = true,
+     .goal1 = true},
+    {.title = S_NR, .queues = BOUNDED, .pcs = "1x1,4x4", .caps = "1,64", .works = "40,400",
+     .hog = true, .goal1 = true},
+    {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = "1x1,4x4", .caps = "4096",
+     .works = "40,400", .hog = true, .goal1 = true},
+    {.title = S_BATCH, .queues = "pcq,textbook_batch", .caps = "4096", .batches = "256",
+     .hog = true},
+    {.title = S_BATCH, .queues = "pcq,textbook_batch", .pcs = "4x4", .caps = "4096",
+     .batches = "16", .hog = true},
+    {.title = S_LAT, .queues = BOUNDED, .latency = true, .hog = true},
 };
 
-/* The whole matrix (make bench-full): every PxC, capacity, batch size and
- * element size of issue 5 for every queue that can run it. Long. */
+/* The whole matrix (make bench-full): goal 1's whole grid on both machines,
+ * every other goal's checks, and every queue over every PxC, capacity,
+ * batch size and element size. Hours. */
 static const struct segment full[] = {
-    {S_SINGLE, Q_ALL, PC_ALL, "1,16,64,1024,4096,65536", "1", "8,64,256", 1000000, false, 0},
-    {S_BATCH, "pcq,textbook_batch", PC_ALL, "1,16,64,1024,4096,65536", "16,256", "8,64,256",
-     1000000, false, 0},
-    {S_T2, "pcq,textbook_batch", "1x1", "4096", "256", "8", 20000000, false, 0},
-    {S_T2, "ck_spsc", "1x1", "4096", "1", "8", 20000000, false, 0},
-    {S_LAT, Q_ALL, "1x1", "64", "1", "8", 0, true, 100000},
+    {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = PC_GOAL, .caps = "1,64,4096",
+     .works = "0,40,400", .goal1 = true},
+    {.title = S_LARGE, .queues = BOUNDED ",pipe", .pcs = "1x1,4x4", .caps = "1024",
+     .works = "0,40"},
+    {.title = S_LARGE, .queues = "ck_spsc", .caps = "1024,4096", .works = "0,40"},
+    {.title = S_SWEEP, .queues = Q_ALL, .pcs = PC_ALL, .caps = "1,16,64,1024,4096,65536",
+     .elems = "8,64,256"},
+    {.title = S_BATCH, .queues = "pcq,textbook_batch", .pcs = PC_ALL,
+     .caps = "1,16,64,1024,4096,65536", .batches = "16,256", .elems = "8,64,256"},
+    {.title = S_LAT, .queues = Q_ALL, .latency = true},
+    CPU_SEGMENTS(BOUNDED),
+
+    {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = PC_GOAL, .caps = "1,64,4096",
+     .works = "0,40,400", .hog = true, .goal1 = true},
+    {.title = S_BATCH, .queues = "pcq,textbook_batch", .pcs = "1x1,4x4", .caps = "64,4096",
+     .batches = "16,256", .hog = true},
+    {.title = S_LAT, .queues = BOUNDED ",pipe", .latency = true, .hog = true},
 };
 
 /* ---- options ----------------------------------------------------------- */
@@ -88,42 +132,60 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: bench/pcq-bench [options]\n"
         "\n"
-        "Measures pcq against other queues in one run: throughput (elements/s, ns/element)\n"
-        "and ping-pong latency, each figure the median of several verified runs.\n"
-        "Without options it runs the quick matrix (what `make bench` runs).\n"
+        "Measures pcq against other queues in one run: throughput (elements/s, ns/element),\n"
+        "ping-pong latency and the CPU a waiting consumer burns, on an idle machine and with\n"
+        "a busy-loop process taking one CPU. The queues of a scenario run in interleaved\n"
+        "rounds (A B C A B C ...); each figure is the median of the rounds, each ratio comes\n"
+        "with the smallest and largest ratio of one round's runs. Without options it runs\n"
+        "the quick matrix (what `make bench` runs) and judges the five goals.\n"
         "\n"
         "matrices:\n"
-        "  --matrix quick|full     quick: the targets' scenarios, < 2 min on 2 cores;\n"
-        "                          full: every PxC x capacity x batch x element size (hours)\n"
+        "  --matrix quick|full     quick: every goal, goal 1 on a subset, idle then hog\n"
+        "                          (< 3 min on 2 cores); full: goal 1's whole grid and every\n"
+        "                          PxC x capacity x batch x element size (hours)\n"
         "  --list                  print the configurations that would run, and exit\n"
         "  --list-queues           print the queues, whether built, and their notes\n"
         "\n"
         "one configuration, or the cross product of comma-separated lists:\n"
-        "  --queue NAMES           pcq textbook textbook_batch apr_queue gasyncqueue pipe\n"
-        "                          ck_spsc ck_mpmc (lossy: test only); `all' (default)\n"
+        "  --queue NAMES           pcq textbook textbook_batch apr_queue boost gasyncqueue\n"
+        "                          pipe ck_spsc ck_mpmc (lossy: test only); `all' (default)\n"
         "  --pc PxC                producers x consumers, e.g. 1x1,4x4 (default 1x1)\n"
         "  -p, --producers N       -c, --consumers N: the same, one at a time\n"
         "  --capacity N            capacity in elements (default 1024)\n"
         "  --batch N               1: single-element calls; more: push_many/pop_many of up\n"
         "                          to N (pcq, textbook_batch) (default 1)\n"
         "  --elem-size N           bytes per element, >= 8 (default 8)\n"
-        "  --count N               elements per run, split over the producers (default 1000000)\n"
+        "  --work NS               consumer work per element, calibrated nanoseconds of a\n"
+        "                          dependent multiply/xor-shift chain (default 0)\n"
+        "  --producer-work NS      the same in each producer, before each push (default 0)\n"
+        "  --pace NS               paced run: producers push one element per NS (absolute\n"
+        "                          deadlines); the figure is the consumers' CPU per element\n"
+        "  --hog                   run with a busy-loop process pinned to one CPU\n"
+        "  --count N               elements per run, split over the producers (default 0:\n"
+        "                          sized per queue so that a run lasts --run-ms)\n"
         "  --latency               ping-pong instead of throughput (capacity default 64)\n"
-        "  --round-trips N         measured round trips per ping-pong run (default 10000)\n"
+        "  --round-trips N         measured round trips per ping-pong run (default 0: sized)\n"
         "\n"
         "measurement:\n"
-        "  --repeats N             measured runs per configuration (default 5)\n"
-        "  --warmups N             unmeasured runs before them (default 1, a quarter as long)\n"
+        "  --repeats N             measured rounds per scenario (default 5; at most 32)\n"
+        "  --warmups N             unmeasured rounds before them (default 1)\n"
+        "  --run-ms MS             a sized run's length (default 100; quick 40, full 250)\n"
+        );
+    fprintf(out,
         "  --time-limit S          a spinning queue's run longer than S seconds is stopped and\n"
         "                          reported as did not finish (default 3; full matrix 60)\n"
         "  --hang-limit S          a blocking queue's run longer than this is a fatal error\n"
         "                          (default 600)\n"
         "\n"
         "output:\n"
-        "  --csv FILE              also write the results as CSV (written to FILE.partial,\n"
-        "                          renamed to FILE when everything passed verification)\n"
-        "  --targets               print issue 6's target lines (default with --matrix)\n"
-        "  --strict                exit 3 if a target is not PASS\n"
+        "  --csv FILE              also write the results as CSV, per-round figures included\n"
+        "                          (written to FILE.partial, renamed to FILE when everything\n"
+        "                          passed verification); make bench writes build/bench/latest.csv\n"
+        "  --goals                 judge the five goals (default with --matrix): 1 no\n"
+        "                          regressions, 2 large rings, 3 busy machine, 4 idle machine,\n"
+        "                          5 CPU cost of waiting (bench/README.md)\n"
+        "  --strict                exit 3 if a goal is not PASS\n"
+        "  --log-runs              one line per run on stderr (phase, round, queue, count)\n"
         "  --quiet                 no progress line on stderr\n"
         "  --help                  this text\n"
         "\n"
@@ -133,14 +195,14 @@ static void usage(FILE *out)
         "any difference from what was produced, or a queue call that fails, stops the\n"
         "benchmark (exit 1) and nothing is reported for that configuration.\n"
         "End of the stream: the last producer to finish closes the queue (pcq_close,\n"
-        "textbook_close, the pipe's write end); queues without a close that keeps queued\n"
-        "elements (apr_queue, GAsyncQueue, ck_ring) get one sentinel per consumer instead.\n"
-        "Queues that carry a pointer (apr_queue, GAsyncQueue, ck_ring) carry an 8-byte element\n"
-        "as the pointer itself and a larger one as a pointer to a preallocated slot that the\n"
-        "producer fills and the consumer copies out (\"by pointer\").\n"
+        "textbook_close, boost's close, the pipe's write end); queues without a close that\n"
+        "keeps queued elements (apr_queue, GAsyncQueue, ck_ring) get one sentinel per consumer.\n"
+        "Queues that carry a pointer (apr_queue, boost, GAsyncQueue, ck_ring) carry an 8-byte\n"
+        "element as the pointer itself and a larger one as a pointer to a preallocated slot\n"
+        "that the producer fills and the consumer copies out (\"by pointer\").\n"
         "\n"
         "exit status: 0 ok; 1 verification failed or a queue call failed; 2 bad usage;\n"
-        "3 --strict and a target not PASS; 4 a blocking queue never finished.\n");
+        "3 --strict and a goal not PASS; 4 a blocking queue never finished.\n");
 }
 
 static _Noreturn void die_usage(const char *fmt, const char *arg)
@@ -200,33 +262,62 @@ static size_t split(const char *list, char items[MAX_ITEMS][32])
     return n;
 }
 
+
 /* ---- expanding segments into configurations ----------------------------- */
 
 struct plan {
     struct bq_config *cfg;
     size_t n, cap;
+    struct bq_cell *cells; /* goal 1's cells of this matrix */
+    size_t n_cells, cap_cells;
 };
 
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? 2 * *cap : 64;
+    p = realloc(p, *cap * size);
+    if (p == NULL) {
+        fprintf(stderr, "pcq-bench: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+/* Add a configuration unless the same queue already runs the same scenario
+ * (two segments of a matrix may overlap). */
 static void add(struct plan *pl, const struct bq_config *c)
 {
-    if (pl->n == pl->cap) {
-        pl->cap = pl->cap ? 2 * pl->cap : 64;
-        pl->cfg = realloc(pl->cfg, pl->cap * sizeof *pl->cfg);
-        if (pl->cfg == NULL) {
-            fprintf(stderr, "pcq-bench: out of memory\n");
-            exit(1);
-        }
-    }
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->cfg[i].ops == c->ops && bq_same_scenario(&pl->cfg[i], c))
+            return;
+    pl->cfg = grow(pl->cfg, &pl->cap, pl->n, sizeof *pl->cfg);
     pl->cfg[pl->n++] = *c;
+}
+
+static void add_cell(struct plan *pl, const struct bq_config *c)
+{
+    for (size_t i = 0; i < pl->n_cells; i++) {
+        const struct bq_cell *k = &pl->cells[i];
+        if (k->p == c->producers && k->c == c->consumers && k->cap == c->capacity &&
+            k->work_ns == c->work_ns && k->hog == c->hog)
+            return;
+    }
+    pl->cells = grow(pl->cells, &pl->cap_cells, pl->n_cells, sizeof *pl->cells);
+    pl->cells[pl->n_cells++] =
+        (struct bq_cell){c->producers, c->consumers, c->capacity, c->work_ns, c->hog};
 }
 
 /* `explicit`: the user named these; say why a combination is left out. */
 static void expand(struct plan *pl, const struct segment *s, bool explicit)
 {
     char q[MAX_ITEMS][32], pc[MAX_ITEMS][32], cap[MAX_ITEMS][32], b[MAX_ITEMS][32],
-        e[MAX_ITEMS][32];
-    size_t nq = split(s->queues, q), npc = split(s->pcs, pc), ncap = split(s->caps, cap),
-           nb = split(s->batches, b), ne = split(s->elems, e);
+        e[MAX_ITEMS][32], wk[MAX_ITEMS][32];
+    size_t nq = split(s->queues, q), npc = split(s->pcs ? s->pcs : "1x1", pc),
+           ncap = split(s->caps ? s->caps : "64", cap),
+           nb = split(s->batches ? s->batches : "1", b),
+           ne = split(s->elems ? s->elems : "8", e), nw = split(s->works ? s->works : "0", wk);
     if (nq == 1 && strcmp(q[0], "all") == 0)
         nq = split(Q_ALL, q);
     for (size_t i = 0; i < npc; i++) {
@@ -236,63 +327,60 @@ static void expand(struct plan *pl, const struct segment *s, bool explicit)
             C > 1024)
             die_usage("not a PxC like 4x4: %s", pc[i]);
         for (size_t j = 0; j < ncap; j++)
-            for (size_t k = 0; k < nb; k++)
-                for (size_t l = 0; l < ne; l++)
-                    for (size_t m = 0; m < nq; m++) {
-                        struct bq_config c;
-                        memset(&c, 0, sizeof c);
-                        c.ops = queue_by_name(q[m]);
-                        if (c.ops == NULL)
-                            die_usage("no queue named %s (--list-queues)", q[m]);
-                        c.section = s->title;
-                        c.producers = s->latency ? 1 : P;
-                        c.consumers = s->latency ? 1 : C;
-                        c.capacity = parse_u64(cap[j], "--capacity");
-                        c.batch = s->latency ? 1 : parse_u64(b[k], "--batch");
-                        c.elem_size = s->latency ? 8 : parse_u64(e[l], "--elem-size");
-                        c.count = s->count;
-                        c.latency = s->latency;
-                        c.round_trips = s->round_trips;
-                        if (c.capacity == 0 || c.batch == 0 || c.elem_size < 8)
-                            die_usage("capacity and batch must be >= 1 and elem size >= 8 (%s)",
-                                      q[m]);
-                        if (c.count >= (1ull << 40))
-                            die_usage("count must be below 2^40 (%s)", q[m]);
-                        const char *why;
-                        if (!explicit && (c.ops->flags & BQ_F_TEST_ONLY))
-                            continue;
-                        if (!bq_fits(&c, &why)) {
-                            if (explicit) {
-                                char label[160];
-                                bq_label(&c, label, sizeof label);
-                                fprintf(stderr, "pcq-bench: skipped %s: %s\n", label, why);
+            for (size_t x = 0; x < nw; x++)
+                for (size_t k = 0; k < nb; k++)
+                    for (size_t l = 0; l < ne; l++)
+                        for (size_t m = 0; m < nq; m++) {
+                            struct bq_config c;
+                            memset(&c, 0, sizeof c);
+                            c.ops = queue_by_name(q[m]);
+                            if (c.ops == NULL)
+                                die_usage("no queue named %s (--list-queues)", q[m]);
+                            c.section = s->title;
+                            c.producers = s->latency ? 1 : P;
+                            c.consumers = s->latency ? 1 : C;
+                            c.capacity = parse_u64(cap[j], "--capacity");
+                            c.batch = s->latency ? 1 : parse_u64(b[k], "--batch");
+                            c.elem_size = s->latency ? 8 : parse_u64(e[l], "--elem-size");
+                            c.work_ns = parse_u64(wk[x], "--work");
+                            c.count = s->count;
+                            c.latency = s->latency;
+                            c.round_trips = s->round_trips;
+                            c.pace_ns = s->pace_ns;
+                            c.hog = s->hog;
+                            if (c.capacity == 0 || c.batch == 0 || c.elem_size < 8)
+                                die_usage("capacity and batch must be >= 1 and elem size >= 8 (%s)",
+                                          q[m]);
+                            if (c.count >= (1ull << 40))
+                                die_usage("count must be below 2^40 (%s)", q[m]);
+                            const char *why;
+                            if (!explicit && (c.ops->flags & BQ_F_TEST_ONLY))
+                                continue;
+                            if (s->goal1)
+                                add_cell(pl, &c);
+                            if (!bq_fits(&c, &why)) {
+                                if (explicit) {
+                                    char label[160];
+                                    bq_label(&c, label, sizeof label);
+                                    fprintf(stderr, "pcq-bench: skipped %s: %s\n", label, why);
+                                }
+                                continue;
                             }
-                            continue;
+                            add(pl, &c);
                         }
-                        add(pl, &c);
-                    }
     }
 }
 
-/* Whether two configurations belong in one group of the table: the same
- * scenario, one row per queue. */
-static bool same_scenario(const struct bq_config *a, const struct bq_config *b)
-{
-    return a->section == b->section && a->latency == b->latency &&
-           a->producers == b->producers && a->consumers == b->consumers &&
-           a->capacity == b->capacity && a->batch == b->batch &&
-           a->elem_size == b->elem_size && a->count == b->count &&
-           a->round_trips == b->round_trips;
-}
-
 /* Move each configuration up behind the last earlier one of its scenario
- * (stable), so a scenario that two segments contribute to is one group. */
-static void merge_scenarios(struct plan *pl)
+ * (stable), so a scenario that two segments contribute to is one group;
+ * then the idle groups before the hog groups (stable), so one hog serves
+ * the whole second half. */
+static void order_plan(struct plan *pl)
 {
     for (size_t i = 1; i < pl->n; i++) {
         size_t at = i;
         for (size_t j = i; j-- > 0;)
-            if (same_scenario(&pl->cfg[j], &pl->cfg[i])) {
+            if (bq_same_scenario(&pl->cfg[j], &pl->cfg[i])) {
                 at = j + 1;
                 break;
             }
@@ -302,6 +390,38 @@ static void merge_scenarios(struct plan *pl)
         memmove(&pl->cfg[at + 1], &pl->cfg[at], (i - at) * sizeof c);
         pl->cfg[at] = c;
     }
+    struct bq_config *sorted = malloc(pl->n * sizeof *sorted);
+    if (sorted == NULL && pl->n > 0) {
+        fprintf(stderr, "pcq-bench: out of memory\n");
+        exit(1);
+    }
+    size_t k = 0;
+    for (int hog = 0; hog < 2; hog++)
+        for (size_t i = 0; i < pl->n; i++)
+            if (pl->cfg[i].hog == (hog != 0))
+                sorted[k++] = pl->cfg[i];
+    if (pl->n > 0)
+        memcpy(pl->cfg, sorted, pl->n * sizeof *sorted);
+    free(sorted);
+}
+
+/* The bounded blocking peers this build lacks, for the goal lines. */
+static const char *skipped_peers(void)
+{
+    static char buf[128];
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_OPS; i++)
+        if ((all_ops[i]->flags & BQ_F_BOUNDED_BLOCKING) && !all_ops[i]->available && k < sizeof buf)
+            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s", k ? ", " : "", all_ops[i]->name);
+    return buf;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 /* ---- the main loop ------------------------------------------------------ */
@@ -310,11 +430,12 @@ int main(int argc, char **argv)
 {
     const char *matrix = NULL, *csv_path = NULL;
     const char *queues = "all", *pcs = NULL, *caps = NULL, *batches = "1", *elems = "8";
-    const char *producers = NULL, *consumers = NULL;
-    uint64_t count = 1000000, trips = 10000;
-    bool latency = false, custom = false, list = false, targets = false, strict = false;
-    struct bq_limits lim = {5, 1, 3.0, 600.0, true, ""};
-    bool time_limit_set = false;
+    const char *producers = NULL, *consumers = NULL, *works = "0";
+    uint64_t count = 0, trips = 0, producer_work = 0, pace = 0;
+    bool latency = false, custom = false, list = false, goals = false, strict = false;
+    bool hog = false;
+    struct bq_limits lim = {5, 1, 0.1, 3.0, 600.0, 0, true, false, ""};
+    bool time_limit_set = false, run_set = false;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -368,6 +489,21 @@ int main(int argc, char **argv)
             TAKES_VALUE();
             elems = v;
             custom = true;
+        } else if (strcmp(a, "--work") == 0) {
+            TAKES_VALUE();
+            works = v;
+            custom = true;
+        } else if (strcmp(a, "--producer-work") == 0) {
+            TAKES_VALUE();
+            producer_work = parse_u64(v, a);
+            custom = true;
+        } else if (strcmp(a, "--pace") == 0) {
+            TAKES_VALUE();
+            pace = parse_u64(v, a);
+            custom = true;
+        } else if (strcmp(a, "--hog") == 0) {
+            hog = true;
+            custom = true;
         } else if (strcmp(a, "--count") == 0) {
             TAKES_VALUE();
             count = parse_u64(v, a);
@@ -385,6 +521,10 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--warmups") == 0) {
             TAKES_VALUE();
             lim.warmups = (unsigned)parse_u64(v, a);
+        } else if (strcmp(a, "--run-ms") == 0) {
+            TAKES_VALUE();
+            lim.run_s = parse_seconds(v, a) / 1e3;
+            run_set = true;
         } else if (strcmp(a, "--time-limit") == 0) {
             TAKES_VALUE();
             lim.time_limit_s = parse_seconds(v, a);
@@ -395,12 +535,14 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--csv") == 0) {
             TAKES_VALUE();
             csv_path = v;
-        } else if (strcmp(a, "--targets") == 0) {
-            targets = true;
+        } else if (strcmp(a, "--goals") == 0) {
+            goals = true;
         } else if (strcmp(a, "--strict") == 0) {
             strict = true;
         } else if (strcmp(a, "--quiet") == 0) {
             lim.progress = false;
+        } else if (strcmp(a, "--log-runs") == 0) {
+            lim.log_runs = true;
         } else if (strcmp(a, "--list") == 0) {
             list = true;
         } else if (strcmp(a, "--list-queues") == 0) {
@@ -413,31 +555,37 @@ int main(int argc, char **argv)
         }
 #undef TAKES_VALUE
     }
-    if (lim.repeats == 0 || trips == 0 || count == 0)
-        die_usage("%s", "--repeats, --count and --round-trips must be at least 1");
+    if (lim.repeats == 0 || lim.repeats > BQ_MAX_ROUNDS)
+        die_usage("%s", "--repeats must be 1 to 32");
+    if (pace != 0 && count == 0)
+        die_usage("%s", "--pace needs --count (elements per run)");
     if (matrix != NULL && custom)
         die_usage("%s", "--matrix does not mix with options that pick a configuration");
     if (matrix == NULL && !custom)
         matrix = "quick";
 
-    struct plan pl = {NULL, 0, 0};
+    struct plan pl = {NULL, 0, 0, NULL, 0, 0};
     if (matrix != NULL) {
         const struct segment *seg;
         size_t nseg;
         if (strcmp(matrix, "quick") == 0) {
             seg = quick;
             nseg = sizeof quick / sizeof quick[0];
+            if (!run_set)
+                lim.run_s = 0.04;
         } else if (strcmp(matrix, "full") == 0) {
             seg = full;
             nseg = sizeof full / sizeof full[0];
             if (!time_limit_set)
                 lim.time_limit_s = 60.0;
+            if (!run_set)
+                lim.run_s = 0.25;
         } else {
             die_usage("no matrix named %s (quick or full)", matrix);
         }
         for (size_t i = 0; i < nseg; i++)
             expand(&pl, &seg[i], false);
-        targets = true;
+        goals = true;
     } else {
         char pcbuf[64];
         if (producers != NULL || consumers != NULL) {
@@ -447,21 +595,27 @@ int main(int argc, char **argv)
                      consumers ? consumers : "1");
             pcs = pcbuf;
         }
-        struct segment s = {S_CUSTOM, queues, pcs ? pcs : "1x1",
-                            caps ? caps : latency ? "64" : "1024", batches, elems,
-                            count, latency, trips};
+        struct segment s = {.title = S_CUSTOM, .queues = queues, .pcs = pcs,
+                            .caps = caps ? caps : latency ? "64" : "1024", .batches = batches,
+                            .elems = elems, .works = works, .hog = hog, .count = count,
+                            .latency = latency, .round_trips = trips, .pace_ns = pace};
         expand(&pl, &s, strcmp(queues, "all") != 0);
+        for (size_t i = 0; i < pl.n; i++)
+            pl.cfg[i].producer_work_ns = producer_work;
     }
 
-    merge_scenarios(&pl);
+    order_plan(&pl);
     if (list) {
         for (size_t i = 0; i < pl.n; i++) {
             char label[160];
-            bq_label(&pl.cfg[i], label, sizeof label);
-            printf("%s, %llu %s\n", label,
-                   (unsigned long long)(pl.cfg[i].latency ? pl.cfg[i].round_trips
-                                                          : pl.cfg[i].count),
-                   pl.cfg[i].latency ? "round trips" : "elements");
+            const struct bq_config *c = &pl.cfg[i];
+            uint64_t k = c->latency ? c->round_trips : c->count;
+            bq_label(c, label, sizeof label);
+            if (k == 0)
+                printf("%s, sized\n", label);
+            else
+                printf("%s, %llu %s\n", label, (unsigned long long)k,
+                       c->latency ? "round trips" : "elements");
         }
         printf("%zu configurations\n", pl.n);
         return 0;
@@ -470,6 +624,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "pcq-bench: nothing to run\n");
         return 2;
     }
+
+    /* Before any hog: what an iteration of work costs on an idle CPU. */
+    lim.ns_per_iter = bq_calibrate_work();
 
     char partial[4096];
     FILE *csv = NULL;
@@ -480,7 +637,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "pcq-bench: cannot write %s: %s\n", partial, strerror(errno));
             return 2;
         }
-        bq_csv_header(csv, bq_machine());
+        bq_csv_header(csv, bq_machine(), &lim);
     }
 
     bq_print_header(stdout, all_ops, N_OPS, &lim, matrix);
@@ -489,38 +646,100 @@ int main(int argc, char **argv)
     struct bq_result *res = calloc(pl.n, sizeof *res);
     if (res == NULL)
         return 1;
-    const uint64_t t0 = bq_now_ns();
-    size_t group_start = 0;
-    for (size_t i = 0; i < pl.n; i++) {
+    size_t groups = 0;
+    for (size_t i = 0; i < pl.n; i++)
+        groups += i + 1 == pl.n || !bq_same_scenario(&pl.cfg[i], &pl.cfg[i + 1]);
+    const uint64_t t0 = pcq__now_ns();
+    struct bq_cpu_use use_start, use_mid, use_end;
+    char idle_load[256] = "", hog_load[256] = "";
+    double idle_others = 0;
+    bq_cpu_use_now(&use_start);
+    use_mid = use_start;
+    bool hog_running = false;
+    size_t group = 0;
+    for (size_t i = 0; i < pl.n;) {
+        size_t end = i + 1;
+        while (end < pl.n && bq_same_scenario(&pl.cfg[i], &pl.cfg[end]))
+            end++;
+        if (pl.cfg[i].hog && !hog_running) {
+            bq_cpu_use_now(&use_mid);
+            if (i > 0) {
+                idle_others = bq_others_cpus(&use_start, &use_mid, idle_load, sizeof idle_load);
+                printf("\nthe idle half: %s\n", idle_load);
+            }
+            long pid;
+            int cpu;
+            int rc = bq_hog_start(&pid, &cpu);
+            if (rc != 0) {
+                fprintf(stderr, "pcq-bench: cannot start the hog: %s\n", strerror(rc));
+                return 1;
+            }
+            hog_running = true;
+            char on[32] = "not pinned";
+            if (cpu >= 0)
+                snprintf(on, sizeof on, "pinned to CPU %d", cpu);
+            printf("\n#### with the hog from here on: a busy-loop process, pid %ld, %s ####\n",
+                   pid, on);
+            fflush(stdout);
+            sleep_s(0.3); /* let it run and the scheduler place it */
+        }
         char prefix[48];
-        snprintf(prefix, sizeof prefix, "[%zu/%zu %.0fs]", i + 1, pl.n,
-                 (double)(bq_now_ns() - t0) / 1e9);
+        snprintf(prefix, sizeof prefix, "[%zu/%zu %.0fs]", ++group, groups,
+                 (double)(pcq__now_ns() - t0) / 1e9);
         lim.progress_prefix = prefix;
-        if (bq_measure(&pl.cfg[i], &lim, &res[i]) != 0) {
+        if (bq_measure_scenario(&pl.cfg[i], end - i, &lim, &res[i]) != 0) {
             if (csv != NULL) {
                 fclose(csv);
                 fprintf(stderr, "pcq-bench: %s left unfinished: %s kept as it was\n", partial,
                         csv_path);
             }
-            return 1;
+            return 1; /* the hog is stopped at exit */
         }
-        if (csv != NULL)
-            bq_csv_row(csv, &res[i]);
-        /* A group (same scenario, every queue) is printed once complete,
-         * so that each row can be compared with the group's textbook row. */
-        if (i + 1 == pl.n || !same_scenario(&pl.cfg[i], &pl.cfg[i + 1])) {
-            if (lim.progress && tty)
-                fprintf(stderr, "\r\033[K");
-            for (size_t k = group_start; k <= i; k++)
-                bq_print_row(stdout, &res[k], res, i + 1);
-            fflush(stdout);
-            group_start = i + 1;
-        }
+        if (lim.progress && tty)
+            fprintf(stderr, "\r\033[K");
+        bq_print_scenario(stdout, &res[i], end - i);
+        fflush(stdout);
+        for (size_t k = i; k < end && csv != NULL; k++)
+            bq_csv_row(csv, &res[k]);
+        i = end;
+    }
+    if (hog_running) {
+        struct bq_hog_report h;
+        bq_hog_stop(&h);
+        bq_cpu_use_now(&use_end);
+        bq_others_cpus(&use_mid, &use_end, hog_load, sizeof hog_load);
+        printf("\nthe hog: pid %ld, stopped; it ran %.1f s and used %.1f s of CPU\n"
+               "the hog half: %s\n",
+               h.pid, h.wall_s, h.cpu_s, hog_load);
+    } else {
+        bq_cpu_use_now(&use_end);
+        idle_others = bq_others_cpus(&use_start, &use_end, idle_load, sizeof idle_load);
+        printf("\nthe idle machine: %s\n", idle_load);
     }
     int bad = 0;
-    if (targets)
-        bad = bq_print_targets(stdout, res, pl.n);
-    printf("\n%zu configurations in %.0f s\n", pl.n, (double)(bq_now_ns() - t0) / 1e9);
+    if (goals) {
+        struct bq_cell grid[128];
+        struct bq_scope scope;
+        memset(&scope, 0, sizeof scope);
+        if (matrix != NULL) {
+            scope.cells = pl.cells;
+            scope.n_cells = pl.n_cells;
+            scope.what = strcmp(matrix, "quick") == 0 ? "the quick matrix's subset of 90"
+                                                      : "the whole grid";
+        } else {
+            scope.cells = grid;
+            scope.n_cells = bq_goal1_grid(grid, sizeof grid / sizeof grid[0]);
+            scope.what = "the whole grid";
+        }
+        scope.skipped = skipped_peers();
+        scope.idle_load = idle_load;
+        scope.hog_load = hog_load;
+        scope.idle_others = idle_others;
+        bq_measure_footprint(&scope.footprint);
+        bad = bq_print_goals(stdout, res, pl.n, &scope);
+    }
+    printf("\n%zu configurations in %zu scenarios, %.0f s\n", pl.n, groups,
+           (double)(pcq__now_ns() - t0) / 1e9);
     fflush(stdout);
     if (csv != NULL) {
         if (fclose(csv) != 0 || rename(partial, csv_path) != 0) {
@@ -531,5 +750,6 @@ int main(int argc, char **argv)
     }
     free(res);
     free(pl.cfg);
+    free(pl.cells);
     return strict && bad ? 3 : 0;
 }

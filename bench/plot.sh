@@ -1,6 +1,7 @@
 #!/bin/sh
 # plot.sh CSV OUTDIR — PNG plots of a pcq-bench CSV with gnuplot
-# (Debian gnuplot-nox), one line per queue, median with min..max bars:
+# (Debian gnuplot-nox), one line per queue, median with min..max bars, from
+# the idle machine's runs without per-element work:
 #   threads-capN.png    throughput against producers x consumers (capacity N,
 #                       single-element calls, 8-byte elements)
 #   capacity-PxC.png    throughput against capacity (log scale; 1x1 and 4x4)
@@ -12,7 +13,7 @@
 set -eu
 csv=${1:?usage: plot.sh CSV OUTDIR}
 out=${2:?usage: plot.sh CSV OUTDIR}
-[ -r "$csv" ] || { echo "plot.sh: no $csv (run make bench first)" >&2; exit 1; }
+[ -r "$csv" ] || { echo "plot.sh: no $csv (make bench writes build/bench/latest.csv)" >&2; exit 1; }
 command -v gnuplot >/dev/null 2>&1 || {
     echo "plot.sh: gnuplot not found (make bench-deps installs gnuplot-nox)" >&2; exit 1; }
 mkdir -p "$out"
@@ -21,13 +22,25 @@ trap 'rm -rf "$work"' EXIT
 
 machine=$(sed -n 's/^# pcq-bench; machine: //p' "$csv" | head -n 1 | cut -c1-110)
 
+# Columns are found by their names in the header line (only the quoted note
+# and section, which come last, may hold commas). Drawn: the idle machine
+# without per-element work (older CSVs have neither column: all their rows).
+cols='!/^#/ && !h { for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next }
+function v(name) { return (name in c) ? $c[name] : "" }
+function plain() { return v("status") == "ok" && v("machine") != "hog" &&
+    v("work_ns") + 0 == 0 && v("producer_work_ns") + 0 == 0 }'
 # Throughput rows as: queue P C cap batch elem count med min max (M elem/s).
-# Fields 1..16 hold no quoted commas (the quoted note and section come last).
-awk -F, '!/^#/ && $1 == "throughput" && $12 == "ok" {
-    printf "%s %s %s %s %s %s %s %.4f %.4f %.4f\n", $2, $3, $4, $5, $7, $8, $10, $13/1e6, $14/1e6, $15/1e6
+awk -F, "$cols"'
+!/^#/ && v("kind") == "throughput" && plain() {
+    printf "%s %s %s %s %s %s %s %.4f %.4f %.4f\n", v("queue"), v("producers"), v("consumers"),
+        v("capacity"), v("batch"), v("elem_size"), v("count"),
+        v("eps_median") / 1e6, v("eps_min") / 1e6, v("eps_max") / 1e6
 }' "$csv" >"$work/tp"
-awk -F, '!/^#/ && $1 == "latency" && $12 == "ok" {
-    printf "%s %.3f %.3f %.3f %.3f %.3f %.3f\n", $2, $17/1e3, $18/1e3, $19/1e3, $20/1e3, $21/1e3, $22/1e3
+awk -F, "$cols"'
+!/^#/ && v("kind") == "latency" && plain() {
+    printf "%s %.3f %.3f %.3f %.3f %.3f %.3f\n", v("queue"), v("p50_ns_median") / 1e3,
+        v("p50_ns_min") / 1e3, v("p50_ns_max") / 1e3, v("p99_ns_median") / 1e3,
+        v("p99_ns_min") / 1e3, v("p99_ns_max") / 1e3
 }' "$csv" >"$work/lat"
 
 queues() { awk '{print $1}' "$1" | awk '!seen[$0]++'; }
@@ -105,7 +118,7 @@ if [ -s "$work/lat" ]; then
     gnuplot <<EOF
 set terminal pngcairo size 1000,640 noenhanced font 'sans,10'
 set output '$out/latency.png'
-set title "Ping-pong round trip, two threads, capacity 64 (median of runs, min..max)\n$machine"
+set title "Ping-pong round trip, two threads, capacity 64 (median of rounds, min..max)\n$machine"
 set style data histogram
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.6 border -1

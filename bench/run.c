@@ -1,14 +1,23 @@
 /*
- * run.c — measure one configuration: runs, verification, statistics.
+ * run.c — measure a scenario: runs, verification, interleaved rounds,
+ * statistics.
  *
  * A run creates the queue, gives every worker its part and a buffer (all
  * before the clock starts), and starts the workers behind one barrier.
- * Each worker notes the time right after the barrier and right after its
- * last operation; a run lasts from the earliest start to the latest end
- * (release to last finish). The main thread sleeps on a condition variable
- * until the last worker is done or the run's time limit passes: a spinning
- * queue is then told to give up (did not finish); a blocking queue that
- * outlives the hang limit is a fatal error.
+ * Each worker notes the time (and its thread's CPU time) right after the
+ * barrier and right after its last operation; a run lasts from the earliest
+ * start to the latest end (release to last finish). The main thread sleeps
+ * on a condition variable until the last worker is done or the run's time
+ * limit passes: a spinning queue is then told to give up (did not finish);
+ * a blocking queue that outlives the hang limit is a fatal error.
+ *
+ * A scenario (the same run for several queues) is measured in rounds: each
+ * round runs every queue once, always in the same order (A B C A B C ...),
+ * so that a drift of the machine (another tenant, the clock, where the
+ * vCPUs sit) hits every queue alike and round i of pcq can be set against
+ * round i of a peer. A sized run (count 0) gets its length per queue from a
+ * pilot run and then from the first warm-up, so that each queue's runs last
+ * about as long as every other's.
  *
  * Every run is verified before it counts: the elements consumed must equal
  * those produced in number, sum and xor (each producer makes distinct
@@ -18,30 +27,16 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pcq.h"
+
 atomic_bool bq_abort;
-
-/* A pthread call failing where it never legally can. */
-#define BQ_CHECK(call)                                                                  \
-    do {                                                                                \
-        int bq_rc_ = (call);                                                            \
-        if (bq_rc_ != 0) {                                                              \
-            fprintf(stderr, "pcq-bench: %s failed: %s\n", #call, strerror(bq_rc_));     \
-            exit(1);                                                                    \
-        }                                                                               \
-    } while (0)
-
-uint64_t bq_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 int bq_fail(const char *queue, const char *call, int rc)
 {
@@ -50,25 +45,36 @@ int bq_fail(const char *queue, const char *call, int rc)
     return BQ_FAILED;
 }
 
+/* This thread's CPU time in ns. */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+        pcq__die("clock_gettime(CLOCK_THREAD_CPUTIME_ID)", errno, __FILE__, __LINE__);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 unsigned char *bq_worker_begin(struct bq_worker *w)
 {
     int rc = pthread_barrier_wait(&w->run->start);
     if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
-        BQ_CHECK(rc);
-    w->t_start = bq_now_ns();
+        PCQ_CHECK(rc);
+    w->t_start = pcq__now_ns();
+    w->cpu_ns = thread_cpu_ns();
     w->allocs = bq_thread_allocs();
     return w->buf;
 }
 
 void bq_worker_end(struct bq_worker *w)
 {
-    w->t_end = bq_now_ns();
+    w->t_end = pcq__now_ns();
+    w->cpu_ns = thread_cpu_ns() - w->cpu_ns;
     w->allocs = bq_thread_allocs() - w->allocs;
     struct bq_run *r = w->run;
-    BQ_CHECK(pthread_mutex_lock(&r->done_mu));
+    PCQ_CHECK(pthread_mutex_lock(&r->done_mu));
     if (++r->done == r->workers) /* only the last one wakes the main thread */
-        BQ_CHECK(pthread_cond_signal(&r->done_cv));
-    BQ_CHECK(pthread_mutex_unlock(&r->done_mu));
+        PCQ_CHECK(pthread_cond_signal(&r->done_cv));
+    PCQ_CHECK(pthread_mutex_unlock(&r->done_mu));
 }
 
 bool bq_fits(const struct bq_config *c, const char **why)
@@ -85,18 +91,53 @@ bool bq_fits(const struct bq_config *c, const char **why)
         w = "batch sizes above 1 only (it is the baseline for batch calls)";
     else if (o->max_elem != 0 && c->elem_size > o->max_elem)
         w = "element larger than it carries atomically";
+    else if (c->pace_ns != 0 && (c->latency || c->batch != 1))
+        w = "paced runs are single-element throughput runs";
+    else if (c->latency && (c->work_ns != 0 || c->producer_work_ns != 0))
+        w = "ping-pong has no per-element work";
     if (why != NULL)
         *why = w;
     return w == NULL;
 }
 
+bool bq_same_scenario(const struct bq_config *a, const struct bq_config *b)
+{
+    return a->latency == b->latency && a->producers == b->producers &&
+           a->consumers == b->consumers && a->capacity == b->capacity && a->batch == b->batch &&
+           a->elem_size == b->elem_size && a->count == b->count &&
+           a->round_trips == b->round_trips && a->work_ns == b->work_ns &&
+           a->producer_work_ns == b->producer_work_ns && a->pace_ns == b->pace_ns &&
+           a->hog == b->hog;
+}
+
+void bq_scenario_label(const struct bq_config *c, char *buf, size_t len)
+{
+    const char *machine = c->hog ? "hog" : "idle";
+    size_t k;
+    if (c->latency) {
+        snprintf(buf, len, "ping-pong cap %zu, %s", c->capacity, machine);
+        return;
+    }
+    if (c->pace_ns != 0)
+        k = (size_t)snprintf(buf, len, "paced 1 per %.0f us, %ux%u cap %zu", c->pace_ns / 1e3,
+                             c->producers, c->consumers, c->capacity);
+    else
+        k = (size_t)snprintf(buf, len, "%ux%u cap %zu batch %zu elem %zu", c->producers,
+                             c->consumers, c->capacity, c->batch, c->elem_size);
+    if (k < len && c->work_ns != 0)
+        k += (size_t)snprintf(buf + k, len - k, ", work %llu ns", (unsigned long long)c->work_ns);
+    if (k < len && c->producer_work_ns != 0)
+        k += (size_t)snprintf(buf + k, len - k, ", producer work %llu ns",
+                              (unsigned long long)c->producer_work_ns);
+    if (k < len)
+        snprintf(buf + k, len - k, ", %s", machine);
+}
+
 void bq_label(const struct bq_config *c, char *buf, size_t len)
 {
-    if (c->latency)
-        snprintf(buf, len, "%s ping-pong cap %zu", c->ops->name, c->capacity);
-    else
-        snprintf(buf, len, "%s %ux%u cap %zu batch %zu elem %zu", c->ops->name, c->producers,
-                 c->consumers, c->capacity, c->batch, c->elem_size);
+    char s[128];
+    bq_scenario_label(c, s, sizeof s);
+    snprintf(buf, len, "%s %s", c->ops->name, s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -104,7 +145,8 @@ void bq_label(const struct bq_config *c, char *buf, size_t len)
 enum run_outcome { RUN_OK, RUN_DNF, RUN_FAILED };
 
 struct sample {
-    double eps;                 /* throughput */
+    double seconds;             /* the run, release to last end */
+    double eps, cpu, fair;      /* throughput */
     uint64_t p50, p99, max_rtt; /* latency */
     uint64_t allocs;
 };
@@ -139,22 +181,22 @@ static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq
                                        const struct bq_limits *lim, const char *label)
 {
     pthread_condattr_t ca;
-    BQ_CHECK(pthread_condattr_init(&ca));
-    BQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-    BQ_CHECK(pthread_cond_init(&r->done_cv, &ca));
-    BQ_CHECK(pthread_condattr_destroy(&ca));
-    BQ_CHECK(pthread_mutex_init(&r->done_mu, NULL));
-    BQ_CHECK(pthread_barrier_init(&r->start, NULL, r->workers));
+    PCQ_CHECK(pthread_condattr_init(&ca));
+    PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+    PCQ_CHECK(pthread_cond_init(&r->done_cv, &ca));
+    PCQ_CHECK(pthread_condattr_destroy(&ca));
+    PCQ_CHECK(pthread_mutex_init(&r->done_mu, NULL));
+    PCQ_CHECK(pthread_barrier_init(&r->start, NULL, r->workers));
     r->done = 0;
 
     pthread_t *t = xalloc(r->workers * sizeof *t);
     for (unsigned i = 0; i < r->workers; i++)
-        BQ_CHECK(pthread_create(&t[i], NULL, fn[i], &w[i]));
+        PCQ_CHECK(pthread_create(&t[i], NULL, fn[i], &w[i]));
 
     const bool spins = (r->ops->flags & BQ_F_SPINS) != 0;
     enum run_outcome out = RUN_OK;
     struct timespec deadline = deadline_after(spins ? lim->time_limit_s : lim->hang_limit_s);
-    BQ_CHECK(pthread_mutex_lock(&r->done_mu));
+    PCQ_CHECK(pthread_mutex_lock(&r->done_mu));
     while (r->done < r->workers) {
         int rc = pthread_cond_timedwait(&r->done_cv, &r->done_mu, &deadline);
         if (rc == ETIMEDOUT) {
@@ -170,17 +212,17 @@ static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq
             out = RUN_DNF;
             deadline = deadline_after(lim->hang_limit_s);
         } else if (rc != 0) {
-            BQ_CHECK(rc);
+            PCQ_CHECK(rc);
         }
     }
-    BQ_CHECK(pthread_mutex_unlock(&r->done_mu));
+    PCQ_CHECK(pthread_mutex_unlock(&r->done_mu));
     for (unsigned i = 0; i < r->workers; i++)
-        BQ_CHECK(pthread_join(t[i], NULL));
+        PCQ_CHECK(pthread_join(t[i], NULL));
     free(t);
     atomic_store(&bq_abort, false);
-    BQ_CHECK(pthread_barrier_destroy(&r->start));
-    BQ_CHECK(pthread_cond_destroy(&r->done_cv));
-    BQ_CHECK(pthread_mutex_destroy(&r->done_mu));
+    PCQ_CHECK(pthread_barrier_destroy(&r->start));
+    PCQ_CHECK(pthread_cond_destroy(&r->done_cv));
+    PCQ_CHECK(pthread_mutex_destroy(&r->done_mu));
     return out;
 }
 
@@ -271,6 +313,9 @@ static enum run_outcome run_throughput(const struct bq_config *c, uint64_t count
     r.arena = arena;
     r.consumers = c->consumers;
     r.workers = c->producers + c->consumers;
+    r.work_iters = bq_work_iters(c->work_ns, lim->ns_per_iter);
+    r.producer_work_iters = bq_work_iters(c->producer_work_ns, lim->ns_per_iter);
+    r.pace_ns = c->pace_ns;
     atomic_init(&r.producers_left, c->producers);
     int rc = o->create(&r.q, c->capacity, by_ptr ? sizeof(void *) : c->elem_size, eff_cap);
     if (rc != 0) {
@@ -304,9 +349,17 @@ static enum run_outcome run_throughput(const struct bq_config *c, uint64_t count
 
     out = verify(label, w, c->producers, r.workers, count, out);
     if (out == RUN_OK) {
-        uint64_t t0, t1;
+        uint64_t t0, t1, cpu = 0, most = 0, least = UINT64_MAX;
         span(w, r.workers, &t0, &t1, &s->allocs);
-        s->eps = (double)count * 1e9 / (double)(t1 > t0 ? t1 - t0 : 1);
+        s->seconds = (double)(t1 > t0 ? t1 - t0 : 1) / 1e9;
+        s->eps = (double)count / s->seconds;
+        for (unsigned i = c->producers; i < r.workers; i++) {
+            cpu += w[i].cpu_ns;
+            most = w[i].count > most ? w[i].count : most;
+            least = w[i].count < least ? w[i].count : least;
+        }
+        s->cpu = (double)cpu / (double)count;
+        s->fair = least == 0 ? INFINITY : (double)most / (double)least;
     }
     for (unsigned i = 0; i < r.workers; i++)
         free(w[i].buf);
@@ -376,6 +429,7 @@ static enum run_outcome run_latency(const struct bq_config *c, uint64_t trips,
     if (out == RUN_OK) {
         uint64_t t0, t1;
         span(w, 2, &t0, &t1, &s->allocs);
+        s->seconds = (double)(t1 > t0 ? t1 - t0 : 1) / 1e9;
         qsort(r.rtt_ns, trips, sizeof *r.rtt_ns, cmp_u64);
         s->p50 = percentile(r.rtt_ns, trips, 50);
         s->p99 = percentile(r.rtt_ns, trips, 99);
@@ -387,14 +441,147 @@ static enum run_outcome run_latency(const struct bq_config *c, uint64_t trips,
     return out;
 }
 
+static void progress(const struct bq_limits *lim, const char *label, const char *what,
+                     unsigned k, unsigned of)
+{
+    if (!lim->progress)
+        return;
+    static uint64_t last;
+    const bool tty = isatty(STDERR_FILENO);
+    uint64_t now = pcq__now_ns();
+    /* On a terminal: one line rewritten in place. Otherwise (a log): at
+     * most one line every 10 s. */
+    if (!tty && now - last < 10000000000ull)
+        return;
+    last = now;
+    fprintf(stderr, "%s%s %s: %s %u/%u%s", tty ? "\r\033[K" : "", lim->progress_prefix, label,
+            what, k, of, tty ? "" : "\n");
+    fflush(stderr);
+}
+
+/* The slots of by-pointer runs: one per element, grown when a run needs more. */
+struct arena {
+    unsigned char *p;
+    size_t bytes;
+};
+
+static unsigned char *arena_fit(struct arena *a, size_t bytes)
+{
+    if (bytes > a->bytes) {
+        free(a->p);
+        a->p = xalloc(bytes);
+        memset(a->p, 0x5a, bytes); /* touched before any clock starts */
+        a->bytes = bytes;
+    }
+    return a->p;
+}
+
+/* By-pointer runs hold one slot per element: their sized counts stop here. */
+#define ARENA_MAX_BYTES ((size_t)256 << 20)
+
+/* One run of `count` elements (round trips) for res's queue. */
+static enum run_outcome run_one(const struct bq_limits *lim, struct bq_result *res,
+                                uint64_t count, struct arena *a, struct sample *s)
+{
+    const struct bq_config *c = &res->cfg;
+    memset(s, 0, sizeof *s);
+    const uint64_t t0 = pcq__now_ns();
+    enum run_outcome out;
+    if (c->latency) {
+        out = run_latency(c, count, lim, &res->eff_cap, s);
+    } else {
+        unsigned char *slots = res->by_pointer ? arena_fit(a, (size_t)count * c->elem_size) : NULL;
+        out = run_throughput(c, count, slots, lim, &res->eff_cap, s);
+    }
+    res->seconds += (double)(pcq__now_ns() - t0) / 1e9;
+    res->allocs += s->allocs;
+    if (out == RUN_DNF) {
+        res->status = BQ_ST_DNF;
+        res->limit_s = lim->time_limit_s;
+        res->dnf_count = count;
+    }
+    return out;
+}
+
+/* The count that makes a run of about run_s, from a run of `count` that took s->seconds. */
+static uint64_t sized(const struct bq_result *res, const struct sample *s, uint64_t count,
+                      double run_s)
+{
+    const struct bq_config *c = &res->cfg;
+    double want = (double)count * run_s / s->seconds;
+    double least = c->latency ? 200 : 2000 > 4.0 * c->producers ? 2000 : 4.0 * c->producers;
+    double most = c->latency ? 1e7 : res->by_pointer ? (double)(ARENA_MAX_BYTES / c->elem_size)
+                                                     : (double)(1ull << 36);
+    want = want < least ? least : want > most ? most : want;
+    /* Two significant figures: a count that reads as chosen, not measured. */
+    uint64_t v = (uint64_t)want, unit = 1;
+    while (v / unit >= 100)
+        unit *= 10;
+    return (v + unit - 1) / unit * unit;
+}
+
+double bq_round_figure(const struct bq_round *r, enum bq_figure f)
+{
+    switch (f) {
+    case BQ_FIG_EPS:
+        return r->eps;
+    case BQ_FIG_P50:
+        return r->p50;
+    case BQ_FIG_CPU:
+        return r->cpu;
+    case BQ_FIG_FAIR:
+        return r->fair;
+    }
+    return 0;
+}
+
+struct bq_stat bq_stat_of(const struct bq_result *res, enum bq_figure f)
+{
+    switch (f) {
+    case BQ_FIG_EPS:
+        return res->eps;
+    case BQ_FIG_P50:
+        return res->p50;
+    case BQ_FIG_CPU:
+        return res->cpu;
+    case BQ_FIG_FAIR:
+        return res->fair;
+    }
+    return res->eps;
+}
+
+struct bq_ratio bq_ratio_of(const struct bq_result *a, const struct bq_result *b,
+                            enum bq_figure f)
+{
+    struct bq_ratio q = {false, 0, 0, 0};
+    if (a == NULL || b == NULL || a->status != BQ_ST_OK || b->status != BQ_ST_OK ||
+        a->runs == 0 || b->runs == 0)
+        return q;
+    q.ok = true;
+    q.med = bq_stat_of(a, f).med / bq_stat_of(b, f).med;
+    q.lo = INFINITY;
+    q.hi = -INFINITY;
+    for (unsigned i = 0; i < a->runs && i < b->runs; i++) {
+        double x = bq_round_figure(&a->round[i], f) / bq_round_figure(&b->round[i], f);
+        q.lo = x < q.lo ? x : q.lo;
+        q.hi = x > q.hi ? x : q.hi;
+    }
+    return q;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-static struct bq_stat stat_of(double *v, unsigned n)
+/* Median, min and max of one round figure over the measured rounds. */
+static struct bq_stat stat_over(const struct bq_result *res, double (*get)(const struct bq_round *))
 {
+    double v[BQ_MAX_ROUNDS];
+    unsigned n = res->runs;
+    for (unsigned i = 0; i < n; i++)
+        v[i] = get(&res->round[i]);
     qsort(v, n, sizeof *v, cmp_double);
     struct bq_stat s;
     s.min = v[0];
@@ -403,91 +590,138 @@ static struct bq_stat stat_of(double *v, unsigned n)
     return s;
 }
 
-static void progress(const struct bq_limits *lim, const char *label, unsigned run, unsigned runs)
+static double get_eps(const struct bq_round *r) { return r->eps; }
+static double get_p50(const struct bq_round *r) { return r->p50; }
+static double get_p99(const struct bq_round *r) { return r->p99; }
+static double get_max(const struct bq_round *r) { return r->max; }
+static double get_cpu(const struct bq_round *r) { return r->cpu; }
+static double get_fair(const struct bq_round *r) { return r->fair; }
+
+static void log_run(const struct bq_limits *lim, const char *phase, unsigned k,
+                    const struct bq_result *res, uint64_t count)
 {
-    if (!lim->progress)
-        return;
-    static uint64_t last;
-    const bool tty = isatty(STDERR_FILENO);
-    uint64_t now = bq_now_ns();
-    /* On a terminal: one line rewritten in place. Otherwise (a log): at
-     * most one line every 10 s. */
-    if (!tty && now - last < 10000000000ull)
-        return;
-    last = now;
-    fprintf(stderr, "%s%s %s: run %u/%u%s", tty ? "\r\033[K" : "", lim->progress_prefix, label,
-            run, runs, tty ? "" : "\n");
-    fflush(stderr);
+    if (lim->log_runs)
+        fprintf(stderr, "pcq-bench: run: %s %u %s %llu\n", phase, k, res->cfg.ops->name,
+                (unsigned long long)count);
 }
 
-int bq_measure(const struct bq_config *c, const struct bq_limits *lim, struct bq_result *res)
+int bq_measure_scenario(const struct bq_config *cfg, size_t n, const struct bq_limits *lim,
+                        struct bq_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->cfg = *c;
-    res->by_pointer = !c->latency && c->elem_size > c->ops->max_inline;
-    char label[160];
-    bq_label(c, label, sizeof label);
-
-    unsigned char *arena = NULL;
-    if (res->by_pointer) {
-        /* One slot per element of a run, touched before any clock starts. */
-        arena = xalloc((size_t)c->count * c->elem_size);
-        memset(arena, 0x5a, (size_t)c->count * c->elem_size);
+    if (lim->repeats > BQ_MAX_ROUNDS) {
+        fprintf(stderr, "pcq-bench: at most %d rounds\n", BQ_MAX_ROUNDS);
+        return -1;
     }
-    const uint64_t t_begin = bq_now_ns();
-    const unsigned total = lim->warmups + lim->repeats;
-    double *eps = xalloc(total * sizeof *eps), *p50 = xalloc(total * sizeof *p50),
-           *p99 = xalloc(total * sizeof *p99), *mx = xalloc(total * sizeof *mx);
-    unsigned got = 0;
+    uint64_t *count = xalloc(n * sizeof *count);
+    struct arena arena = {NULL, 0};
+    struct sample s;
+    char label[160];
     int ret = 0;
-    res->status = BQ_ST_OK;
-    for (unsigned i = 0; i < total; i++) {
-        const bool warm = i < lim->warmups;
-        progress(lim, label, i + 1, total);
-        struct sample s;
-        memset(&s, 0, sizeof s);
-        enum run_outcome out;
-        if (c->latency) {
-            uint64_t trips = warm ? (c->round_trips + 3) / 4 : c->round_trips;
-            out = run_latency(c, trips, lim, &res->eff_cap, &s);
-        } else {
-            uint64_t n = c->count;
-            if (warm && n / 4 >= 1000)
-                n /= 4; /* a warm-up needs no full run */
-            out = run_throughput(c, n, arena, lim, &res->eff_cap, &s);
-        }
+    for (size_t i = 0; i < n; i++) {
+        memset(&res[i], 0, sizeof res[i]);
+        res[i].cfg = cfg[i];
+        res[i].status = BQ_ST_OK;
+        res[i].by_pointer = !cfg[i].latency && cfg[i].elem_size > cfg[i].ops->max_inline;
+        count[i] = cfg[i].latency ? cfg[i].round_trips : cfg[i].count;
+    }
+
+    /* Sizing: a short pilot run gives each queue's first count. */
+    for (size_t i = 0; i < n; i++) {
+        if (count[i] != 0)
+            continue;
+        const uint64_t pilot = cfg[i].latency ? 200 : 10000;
+        bq_label(&cfg[i], label, sizeof label);
+        progress(lim, label, "sizing", 1, 1);
+        log_run(lim, "pilot", 1, &res[i], pilot);
+        enum run_outcome out = run_one(lim, &res[i], pilot, &arena, &s);
         if (out == RUN_FAILED) {
             ret = -1;
-            break;
+            goto done;
         }
-        if (out == RUN_DNF) {
-            res->status = BQ_ST_DNF;
-            res->limit_s = lim->time_limit_s;
-            res->dnf_count = c->latency ? (warm ? (c->round_trips + 3) / 4 : c->round_trips)
-                                        : (warm && c->count / 4 >= 1000 ? c->count / 4 : c->count);
-            break;
-        }
-        res->allocs += s.allocs;
-        if (!warm) {
-            eps[got] = s.eps;
-            p50[got] = (double)s.p50;
-            p99[got] = (double)s.p99;
-            mx[got] = (double)s.max_rtt;
-            got++;
+        count[i] = out == RUN_OK ? sized(&res[i], &s, pilot, lim->run_s) : pilot;
+    }
+
+    /* Warm-ups: a round of each queue, unmeasured; the first re-sizes sized runs. */
+    for (unsigned w = 0; w < lim->warmups; w++) {
+        for (size_t i = 0; i < n; i++) {
+            if (res[i].status != BQ_ST_OK)
+                continue;
+            const bool was_sized = cfg[i].latency ? cfg[i].round_trips == 0 : cfg[i].count == 0;
+            /* A fixed count's warm-up needs no full run. */
+            uint64_t k = was_sized || count[i] / 4 < 1000 ? count[i] : count[i] / 4;
+            if (!was_sized && cfg[i].pace_ns != 0)
+                k = count[i] / 4 > 0 ? count[i] / 4 : 1;
+            bq_label(&cfg[i], label, sizeof label);
+            progress(lim, label, "warm-up", w + 1, lim->warmups);
+            log_run(lim, "warm-up", w + 1, &res[i], k);
+            enum run_outcome out = run_one(lim, &res[i], k, &arena, &s);
+            if (out == RUN_FAILED) {
+                ret = -1;
+                goto done;
+            }
+            if (out == RUN_OK && was_sized && w == 0)
+                count[i] = sized(&res[i], &s, k, lim->run_s);
         }
     }
-    res->runs = got;
-    res->seconds = (double)(bq_now_ns() - t_begin) / 1e9;
-    if (ret == 0 && res->status == BQ_ST_OK && got > 0) {
-        res->eps = stat_of(eps, got);
-        res->p50 = stat_of(p50, got);
-        res->p99 = stat_of(p99, got);
-        res->max = stat_of(mx, got);
+
+    /* The measured rounds: A B C, A B C, ... */
+    for (unsigned round = 0; round < lim->repeats; round++) {
+        for (size_t i = 0; i < n; i++) {
+            if (res[i].status != BQ_ST_OK)
+                continue;
+            bq_label(&cfg[i], label, sizeof label);
+            progress(lim, label, "round", round + 1, lim->repeats);
+            log_run(lim, "round", round + 1, &res[i], count[i]);
+            enum run_outcome out = run_one(lim, &res[i], count[i], &arena, &s);
+            if (out == RUN_FAILED) {
+                ret = -1;
+                goto done;
+            }
+            if (out != RUN_OK)
+                continue;
+            struct bq_round *rd = &res[i].round[res[i].runs++];
+            rd->eps = s.eps;
+            rd->p50 = (double)s.p50;
+            rd->p99 = (double)s.p99;
+            rd->max = (double)s.max_rtt;
+            rd->cpu = s.cpu;
+            rd->fair = s.fair;
+        }
     }
-    free(eps);
-    free(p50);
-    free(p99);
-    free(mx);
-    free(arena);
+
+    for (size_t i = 0; i < n; i++) {
+        res[i].count = count[i];
+        if (res[i].status != BQ_ST_OK || res[i].runs == 0)
+            continue;
+        res[i].eps = stat_over(&res[i], get_eps);
+        res[i].p50 = stat_over(&res[i], get_p50);
+        res[i].p99 = stat_over(&res[i], get_p99);
+        res[i].max = stat_over(&res[i], get_max);
+        res[i].cpu = stat_over(&res[i], get_cpu);
+        res[i].fair = stat_over(&res[i], get_fair);
+    }
+done:
+    free(arena.p);
+    free(count);
     return ret;
+}
+
+void bq_measure_footprint(struct bq_footprint *fp)
+{
+    static const size_t shapes[][2] = {{1, 8}, {64, 8}, {4096, 8}, {1000, 256}};
+    fp->min_extra = SIZE_MAX;
+    fp->max_extra = 0;
+    fp->shapes = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        pcq_t *q;
+        if (pcq_create(&q, shapes[i][0], shapes[i][1]) != 0)
+            continue;
+        size_t extra = bq_thread_last_aligned_bytes() - shapes[i][0] * shapes[i][1];
+        pcq_destroy(q);
+        fp->min_extra = extra < fp->min_extra ? extra : fp->min_extra;
+        fp->max_extra = extra > fp->max_extra ? extra : fp->max_extra;
+        fp->shapes++;
+    }
+    if (fp->shapes == 0)
+        fp->min_extra = 0;
 }

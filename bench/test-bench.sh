@@ -1,12 +1,22 @@
 #!/bin/sh
-# test-bench.sh BINARY — the benchmark's own tests (make test-bench):
+# test-bench.sh BINARY — the benchmark's own tests (make test-bench), tiny
+# configurations only (well under 30 s):
 #  1. its verification catches a planted loss: every run against the lossy
 #     adapter (textbook dropping one element in 997) must fail with
-#     "VERIFICATION FAILED", exit 1, and leave no CSV with a figure;
+#     "VERIFICATION FAILED", exit 1, and leave no CSV with a figure, also
+#     when it runs interleaved with pcq;
 #  2. a tiny pcq configuration must pass and be reported;
 #  3. every queue that was built runs a small configuration of each kind
-#     (single, batch, by pointer, ping-pong) and passes its verification;
-#  4. the options are checked (--help, a bad option).
+#     (single, batch, by pointer, ping-pong, paced) and passes its verification;
+#  4. interleaving: the runs of a scenario go A B C A B C, one round at a
+#     time, and the CSV keeps one figure per round;
+#  5. --work is calibrated: 2000 ns of consumer work make a 1x1 run take at
+#     least ~2000 ns per element; --producer-work runs;
+#  6. --hog: the busy-loop process runs and is gone after a normal exit, a
+#     failed verification and a SIGTERM;
+#  7. the goal lines: five of them, NOT MEASURED when their scenarios were
+#     not run, and --strict exits 3;
+#  8. the options are checked (--help, a bad option).
 set -u
 bin=${1:?usage: test-bench.sh BINARY}
 tmp=$(mktemp -d)
@@ -15,6 +25,15 @@ fails=0
 ok() { echo "test-bench: ok   $*"; }
 bad() { echo "test-bench: FAIL $*"; fails=$((fails + 1)); }
 small='--repeats 2 --warmups 0 --quiet'
+
+# field CSV QUEUE COLUMN: COLUMN of QUEUE's first row (columns by header name;
+# the quoted note and section come last, so the fields asked for never hold a comma).
+field() {
+    awk -F, -v q="$2" -v c="$3" '
+        /^#/ { next }
+        !h { for (i = 1; i <= NF; i++) col[$i] = i; h = 1; next }
+        $2 == q { print $col[c]; exit }' "$1"
+}
 
 # 1. the planted loss must be caught, in every shape of run
 for shape in '--pc 1x1' '--pc 2x2' '--pc 2x2 --batch 16' '--pc 1x2 --elem-size 64' \
@@ -29,17 +48,29 @@ for shape in '--pc 1x1' '--pc 2x2' '--pc 2x2 --batch 16' '--pc 1x2 --elem-size 6
     elif ! grep -q 'VERIFICATION FAILED' "$tmp/err"; then
         bad "lossy $shape: no VERIFICATION FAILED message"
     elif [ -e "$tmp/lossy.csv" ] || grep -q '^throughput,lossy' "$tmp/lossy.csv.partial" ||
-        grep -q 'lossy ' "$tmp/out"; then
+        grep -q '  lossy ' "$tmp/out"; then
         bad "lossy $shape: a figure was reported"
     else
         ok "lossy $shape: caught ($(grep -m1 'consumed' "$tmp/err" | sed 's/^ *//'))"
     fi
 done
+# shellcheck disable=SC2086
+"$bin" --queue pcq,lossy --count 20000 $small >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 1 ] && grep -q 'VERIFICATION FAILED' "$tmp/err"; then
+    ok "lossy interleaved with pcq: caught"
+else
+    bad "lossy interleaved with pcq: exit $rc"
+fi
 
 # 2. a tiny pcq configuration passes and is reported
 # shellcheck disable=SC2086
 if "$bin" --queue pcq --pc 2x2 --capacity 16 --count 20000 $small --csv "$tmp/ok.csv" \
-    >"$tmp/out" 2>"$tmp/err" && grep -q '^throughput,pcq,2,2,16,16,1,8,value,20000,2,ok,' "$tmp/ok.csv"; then
+    >"$tmp/out" 2>"$tmp/err" &&
+    [ "$(field "$tmp/ok.csv" pcq status)" = ok ] &&
+    [ "$(field "$tmp/ok.csv" pcq count)" = 20000 ] &&
+    [ "$(field "$tmp/ok.csv" pcq runs)" = 2 ] &&
+    [ "$(field "$tmp/ok.csv" pcq capacity)" = 16 ]; then
     ok "pcq 2x2 cap 16: verified and reported"
 else
     bad "pcq 2x2 cap 16"; cat "$tmp/err"
@@ -59,9 +90,97 @@ run 'all queues 1x1 and 2x2, 8 and 64 bytes' "$bin" --queue all --pc 1x1,2x2 --c
 run 'batch calls 1x1 and 2x3, cap 7, batch 16' "$bin" --queue pcq,textbook_batch --pc 1x1,2x3 \
     --capacity 7 --batch 16 --count 5000
 run 'ping-pong, every queue' "$bin" --queue all --latency --round-trips 500
+run 'sized runs (pilot, warm-up, rounds)' "$bin" --queue pcq,textbook --run-ms 5 --warmups 1
 run 'matrix listing' "$bin" --matrix full --list
+# shellcheck disable=SC2086
+if "$bin" --queue pcq,textbook --pace 200000 --count 10 $small --csv "$tmp/paced.csv" \
+    >"$tmp/out" 2>"$tmp/err" && [ "$(field "$tmp/paced.csv" pcq kind)" = paced ] &&
+    [ -n "$(field "$tmp/paced.csv" textbook cpu_ns_per_elem_median)" ]; then
+    ok "paced run: consumer CPU per element reported"
+else
+    bad "paced run"; tail -5 "$tmp/err"
+fi
 
-# 4. options
+# 4. interleaving: pilot-free fixed counts, so the log is rounds only
+# shellcheck disable=SC2086
+"$bin" --queue pcq,textbook,boost,apr_queue --count 3000 --repeats 3 --warmups 1 --quiet \
+    --log-runs --csv "$tmp/rounds.csv" >"$tmp/out" 2>"$tmp/err"
+built=$(sed -n 's/^pcq-bench: run: warm-up 1 \([a-z_]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
+want=$(for r in 1 2 3; do printf '%s' "$built"; done)
+got=$(sed -n 's/^pcq-bench: run: round [0-9] \([a-z_]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
+rounds=$(field "$tmp/rounds.csv" textbook round_eps | wc -w)
+if [ -n "$built" ] && [ "$got" = "$want" ] && [ "$rounds" = 3 ]; then
+    ok "interleaved rounds: $(echo "$got" | cut -c1-60)...; 3 per-round figures in the CSV"
+else
+    bad "interleaved rounds: got '$got', want '$want', $rounds per-round figures"
+fi
+
+# 5. calibrated work: 2000 ns per element in the one consumer bounds the rate
+# shellcheck disable=SC2086
+"$bin" --queue textbook --count 2000 --work 2000 $small --csv "$tmp/work.csv" >"$tmp/out" 2>&1
+nspe=$(field "$tmp/work.csv" textbook ns_per_elem)
+if [ "$(field "$tmp/work.csv" textbook work_ns)" = 2000 ] &&
+    awk -v x="$nspe" 'BEGIN { exit !(x >= 1800) }'; then
+    ok "--work 2000: $nspe ns per element ($(sed -n 's/^work: *//p' "$tmp/out" | cut -c1-50))"
+else
+    bad "--work 2000: $nspe ns per element, expected >= 1800"
+fi
+run '--producer-work and --work, 2x2' "$bin" --queue pcq,textbook --pc 2x2 --count 4000 \
+    --work 40 --producer-work 40
+
+# 6. the hog: running while measured, gone afterwards on every path
+hog_gone() { # hog_gone OUTPUT: the hog's pid was printed and it runs no more
+    pid=$(sed -n 's/.*busy-loop process, pid \([0-9]*\).*/\1/p' "$1" | head -n 1)
+    [ -n "$pid" ] || return 1
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        # gone, or dead and waiting for init to reap it
+        kill -0 "$pid" 2>/dev/null || return 0
+        case $(ps -o stat= -p "$pid" 2>/dev/null) in Z*) return 0 ;; esac
+        sleep 0.1
+    done
+    return 1
+}
+# shellcheck disable=SC2086
+if "$bin" --hog --queue pcq,textbook --count 3000 $small >"$tmp/out" 2>"$tmp/err" &&
+    hog_gone "$tmp/out" && grep -q 'the hog: pid .* stopped' "$tmp/out"; then
+    ok "--hog: ran ($(sed -n 's/^the hog: pid [0-9]*, stopped; //p' "$tmp/out")), then gone"
+else
+    bad "--hog: a normal run"; tail -3 "$tmp/err"
+fi
+# shellcheck disable=SC2086
+"$bin" --hog --queue lossy --count 3000 $small >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 1 ] && hog_gone "$tmp/out"; then
+    ok "--hog: gone after a failed verification"
+else
+    bad "--hog with a failed verification: exit $rc, hog pid $(sed -n 's/.*pid \([0-9]*\).*/\1/p' "$tmp/out")"
+fi
+"$bin" --hog --queue textbook --run-ms 2000 --repeats 5 --quiet >"$tmp/out" 2>&1 &
+bpid=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    grep -q 'busy-loop process, pid' "$tmp/out" && break
+    sleep 0.2
+done
+kill -TERM "$bpid" 2>/dev/null
+wait "$bpid" 2>/dev/null
+if hog_gone "$tmp/out"; then
+    ok "--hog: gone after SIGTERM"
+else
+    bad "--hog: still there after SIGTERM"
+fi
+
+# 7. the goals: five lines; here nothing is measured; --strict says so
+# shellcheck disable=SC2086
+"$bin" --queue pcq,textbook --count 2000 --goals --strict $small >"$tmp/out" 2>"$tmp/err"
+rc=$?
+lines=$(grep -c '^goal [1-5], .*  \(PASS\|FAIL\|NOT MEASURED\)$' "$tmp/out")
+if [ "$rc" = 3 ] && [ "$lines" = 5 ] && grep -q '^goal 5, .*NOT MEASURED$' "$tmp/out"; then
+    ok "five goal lines, NOT MEASURED where not run; --strict exits 3"
+else
+    bad "goal lines: exit $rc, $lines lines"; grep '^goal' "$tmp/out"
+fi
+
+# 8. options
 if "$bin" --help | grep -q -- '--elem-size'; then ok "--help"; else bad "--help"; fi
 "$bin" --no-such-option >/dev/null 2>&1
 rc=$?

@@ -36,6 +36,7 @@ $(B)/$(1)/pcq-tests: $$(patsubst %.c,$(B)/$(1)/%.o,$$(LIB_SRCS) $$(TEST_SRCS))
 endef
 
 CLANG ?= clang
+CLANGXX ?= clang++
 $(eval $(call variant,dbg,$$(CC),))
 $(eval $(call variant,spur,$$(CC),-DPCQ_INJECT_SPURIOUS))
 $(eval $(call variant,tsan,$$(CC),$$(SAN_TSAN)))
@@ -65,11 +66,11 @@ test-unit: $(B)/dbg/pcq-tests
 test-spurious: $(B)/spur/pcq-tests
 	PCQ_STRESS=$(PCQ_STRESS) $<
 
-# Everything built again with clang (warning-free under both compilers),
+# Everything built again with clang and clang++ (warning-free under both compilers),
 # and the unit tests run from the clang build.
 test-clang:
 	@if command -v $(CLANG) >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory all B=$(B)/clang-all CC=$(CLANG) && \
+	  $(MAKE) --no-print-directory all B=$(B)/clang-all CC=$(CLANG) CXX=$(CLANGXX) && \
 	  $(MAKE) --no-print-directory $(B)/clang/pcq-tests && \
 	  PCQ_STRESS=$(PCQ_STRESS) $(B)/clang/pcq-tests; \
 	else echo "test-clang: $(CLANG) not installed, skipped"; fi

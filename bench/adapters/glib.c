@@ -1,6 +1,6 @@
 /*
  * adapters/glib.c — GLib's GAsyncQueue (libglib2.0-dev). UNBOUNDED: its
- * producers never wait, so it is shown but is no bar for issue 6. It
+ * producers never wait, so it is shown but is never a bar pcq is held to. It
  * carries one non-NULL gpointer per element (values are never 0): 8-byte
  * elements travel as the word, larger ones as a pointer to a preallocated
  * slot. No close: the stream ends with one sentinel per consumer.

@@ -12,9 +12,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fatal.h" /* PCQ_CHECK: the project's one check-or-abort rule */
 
 struct textbook {
     size_t cap, esz; /* immutable after create */
@@ -25,16 +26,6 @@ struct textbook {
     bool closed;          /* mu */
     unsigned char *slots; /* mu: cap * esz bytes */
 };
-
-/* A pthread call failing where it never legally can: abort. */
-#define TB_CHECK(call)                                                          \
-    do {                                                                        \
-        int tb_rc_ = (call);                                                    \
-        if (tb_rc_ != 0) {                                                      \
-            fprintf(stderr, "textbook: %s failed: %s\n", #call, strerror(tb_rc_)); \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
 
 int textbook_create(textbook_t **out, size_t capacity, size_t elem_size)
 {
@@ -52,9 +43,9 @@ int textbook_create(textbook_t **out, size_t capacity, size_t elem_size)
     }
     q->cap = capacity;
     q->esz = elem_size;
-    TB_CHECK(pthread_mutex_init(&q->mu, NULL));
-    TB_CHECK(pthread_cond_init(&q->not_full, NULL));
-    TB_CHECK(pthread_cond_init(&q->not_empty, NULL));
+    PCQ_CHECK(pthread_mutex_init(&q->mu, NULL));
+    PCQ_CHECK(pthread_cond_init(&q->not_full, NULL));
+    PCQ_CHECK(pthread_cond_init(&q->not_empty, NULL));
     *out = q;
     return 0;
 }
@@ -63,9 +54,9 @@ void textbook_destroy(textbook_t *q)
 {
     if (q == NULL)
         return;
-    TB_CHECK(pthread_cond_destroy(&q->not_empty));
-    TB_CHECK(pthread_cond_destroy(&q->not_full));
-    TB_CHECK(pthread_mutex_destroy(&q->mu));
+    PCQ_CHECK(pthread_cond_destroy(&q->not_empty));
+    PCQ_CHECK(pthread_cond_destroy(&q->not_full));
+    PCQ_CHECK(pthread_mutex_destroy(&q->mu));
     free(q->slots);
     free(q);
 }
@@ -79,34 +70,34 @@ static size_t slot_after_head(const textbook_t *q, size_t i)
 
 int textbook_push(textbook_t *q, const void *elem)
 {
-    TB_CHECK(pthread_mutex_lock(&q->mu));
+    PCQ_CHECK(pthread_mutex_lock(&q->mu));
     while (q->count == q->cap && !q->closed)
-        TB_CHECK(pthread_cond_wait(&q->not_full, &q->mu));
+        PCQ_CHECK(pthread_cond_wait(&q->not_full, &q->mu));
     if (q->closed) {
-        TB_CHECK(pthread_mutex_unlock(&q->mu));
+        PCQ_CHECK(pthread_mutex_unlock(&q->mu));
         return EPIPE;
     }
     memcpy(q->slots + slot_after_head(q, q->count) * q->esz, elem, q->esz);
     q->count++;
-    TB_CHECK(pthread_cond_signal(&q->not_empty));
-    TB_CHECK(pthread_mutex_unlock(&q->mu));
+    PCQ_CHECK(pthread_cond_signal(&q->not_empty));
+    PCQ_CHECK(pthread_mutex_unlock(&q->mu));
     return 0;
 }
 
 int textbook_pop(textbook_t *q, void *out)
 {
-    TB_CHECK(pthread_mutex_lock(&q->mu));
+    PCQ_CHECK(pthread_mutex_lock(&q->mu));
     while (q->count == 0 && !q->closed)
-        TB_CHECK(pthread_cond_wait(&q->not_empty, &q->mu));
+        PCQ_CHECK(pthread_cond_wait(&q->not_empty, &q->mu));
     if (q->count == 0) {
-        TB_CHECK(pthread_mutex_unlock(&q->mu));
+        PCQ_CHECK(pthread_mutex_unlock(&q->mu));
         return EPIPE; /* closed and drained */
     }
     memcpy(out, q->slots + q->head * q->esz, q->esz);
     q->head = slot_after_head(q, 1);
     q->count--;
-    TB_CHECK(pthread_cond_signal(&q->not_full));
-    TB_CHECK(pthread_mutex_unlock(&q->mu));
+    PCQ_CHECK(pthread_cond_signal(&q->not_full));
+    PCQ_CHECK(pthread_mutex_unlock(&q->mu));
     return 0;
 }
 
@@ -114,10 +105,10 @@ int textbook_push_many(textbook_t *q, const void *elems, size_t n, size_t *pushe
 {
     const unsigned char *src = elems;
     size_t done = 0;
-    TB_CHECK(pthread_mutex_lock(&q->mu));
+    PCQ_CHECK(pthread_mutex_lock(&q->mu));
     while (done < n) {
         while (q->count == q->cap && !q->closed)
-            TB_CHECK(pthread_cond_wait(&q->not_full, &q->mu));
+            PCQ_CHECK(pthread_cond_wait(&q->not_full, &q->mu));
         if (q->closed)
             break;
         size_t k = n - done < q->cap - q->count ? n - done : q->cap - q->count;
@@ -127,9 +118,9 @@ int textbook_push_many(textbook_t *q, const void *elems, size_t n, size_t *pushe
         memcpy(q->slots, src + (done + first) * q->esz, (k - first) * q->esz);
         q->count += k;
         done += k;
-        TB_CHECK(pthread_cond_broadcast(&q->not_empty));
+        PCQ_CHECK(pthread_cond_broadcast(&q->not_empty));
     }
-    TB_CHECK(pthread_mutex_unlock(&q->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&q->mu));
     *pushed = done;
     return done == n ? 0 : EPIPE;
 }
@@ -137,9 +128,9 @@ int textbook_push_many(textbook_t *q, const void *elems, size_t n, size_t *pushe
 int textbook_pop_many(textbook_t *q, void *out, size_t max, size_t *popped)
 {
     unsigned char *dst = out;
-    TB_CHECK(pthread_mutex_lock(&q->mu));
+    PCQ_CHECK(pthread_mutex_lock(&q->mu));
     while (q->count == 0 && !q->closed)
-        TB_CHECK(pthread_cond_wait(&q->not_empty, &q->mu));
+        PCQ_CHECK(pthread_cond_wait(&q->not_empty, &q->mu));
     size_t k = max < q->count ? max : q->count;
     size_t first = k < q->cap - q->head ? k : q->cap - q->head;
     memcpy(dst, q->slots + q->head * q->esz, first * q->esz);
@@ -147,17 +138,17 @@ int textbook_pop_many(textbook_t *q, void *out, size_t max, size_t *popped)
     q->head = slot_after_head(q, k);
     q->count -= k;
     if (k > 0)
-        TB_CHECK(pthread_cond_broadcast(&q->not_full));
-    TB_CHECK(pthread_mutex_unlock(&q->mu));
+        PCQ_CHECK(pthread_cond_broadcast(&q->not_full));
+    PCQ_CHECK(pthread_mutex_unlock(&q->mu));
     *popped = k;
     return k > 0 ? 0 : EPIPE;
 }
 
 void textbook_close(textbook_t *q)
 {
-    TB_CHECK(pthread_mutex_lock(&q->mu));
+    PCQ_CHECK(pthread_mutex_lock(&q->mu));
     q->closed = true;
-    TB_CHECK(pthread_cond_broadcast(&q->not_full));
-    TB_CHECK(pthread_cond_broadcast(&q->not_empty));
-    TB_CHECK(pthread_mutex_unlock(&q->mu));
+    PCQ_CHECK(pthread_cond_broadcast(&q->not_full));
+    PCQ_CHECK(pthread_cond_broadcast(&q->not_empty));
+    PCQ_CHECK(pthread_mutex_unlock(&q->mu));
 }

@@ -1,7 +1,7 @@
 /*
  * textbook.h — the queue a programmer writes in an afternoon: a ring
  * buffer, one mutex, two condition variables, a signal on every push and
- * every pop. The baseline pcq must beat (bench/, issues 5 and 6).
+ * every pop. The baseline pcq is measured against (bench/).
  *
  * The batch calls are the naive ones: lock once per call, copy what fits,
  * broadcast after every batch.
