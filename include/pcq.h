@@ -1,9 +1,10 @@
 /*
  * pcq — a bounded, blocking producer–consumer queue for C11 + POSIX threads.
  *
- * A pcq_t is a ring buffer of `capacity` slots of `elem_size` bytes each,
- * guarded by one mutex and two condition variables (one per direction).
- * Elements are copied in and out by value.
+ * A pcq_t is a ring buffer of `capacity` slots of `elem_size` bytes each.
+ * Producers and consumers each have a mutex and a condition variable of
+ * their own (a two-lock queue): a busy producer and a busy consumer never
+ * wait for the same lock. Elements are copied in and out by value.
  *
  * Conventions for every function below:
  *  - Status-returning functions return 0 on success or a positive errno
@@ -225,7 +226,8 @@ PCQ_API void pcq_close(pcq_t *q);
 /* Whether pcq_close() has been called. A snapshot. NULL: false. */
 PCQ_API bool pcq_is_closed(const pcq_t *q);
 
-/* Elements in the queue now. A snapshot. NULL: 0. */
+/* Elements in the queue now: a snapshot, exact when no push or pop runs
+ * at the same time, and never above the capacity. Takes no lock. NULL: 0. */
 PCQ_API size_t pcq_size(const pcq_t *q);
 
 /* The capacity given to pcq_create(). NULL: 0. */

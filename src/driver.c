@@ -36,6 +36,7 @@
  * the blocking call.
  */
 #include "pcq_driver.h"
+#include "annotate.h"
 #include "fatal.h"
 
 #include <errno.h>
@@ -43,33 +44,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__has_include)
-#if __has_include(<valgrind/helgrind.h>) && __has_include(<valgrind/drd.h>)
-#include <valgrind/helgrind.h>
-#include <valgrind/drd.h> /* after helgrind.h: it redefines the ANNOTATE_ macros */
-#define PCQ_HAVE_VALGRIND_H 1
-#endif
-#endif
-
-/* Tell Helgrind and DRD that `addr` is accessed only through C11 atomics. */
-static void atomic_for_valgrind(void *addr, size_t size, bool on)
-{
-#ifdef PCQ_HAVE_VALGRIND_H
-    if (on) {
-        VALGRIND_HG_DISABLE_CHECKING(addr, size);
-        ANNOTATE_BENIGN_RACE_SIZED(addr, size, "C11 atomic");
-    } else { /* before the memory is freed and maybe reused */
-        VALGRIND_HG_ENABLE_CHECKING(addr, size);
-        VALGRIND_DO_CLIENT_REQUEST_STMT(VG_USERREQ__DRD_FINISH_SUPPRESSION, addr, size, 0,
-                                        0, 0);
-    }
-#else
-    (void)addr;
-    (void)size;
-    (void)on;
-#endif
-}
 
 /* The first version of pcq_driver_t ends with consumer_stats. */
 #define DRIVER_V1_SIZE                                                     \
@@ -466,9 +440,9 @@ int pcq_run(const pcq_driver_t *d, pcq_run_result_t *result)
         if (rc == 0) {
             r.producers_left = r.d.producers;
             atomic_init(&r.stop, false);
-            atomic_for_valgrind(&r.stop, sizeof r.stop, true);
+            pcq__atomic_for_tools(&r.stop, sizeof r.stop, true);
             rc = run_threads(&r, w, res);
-            atomic_for_valgrind(&r.stop, sizeof r.stop, false);
+            pcq__atomic_for_tools(&r.stop, sizeof r.stop, false);
             PCQ_CHECK(pthread_mutex_destroy(&r.mu));
         } else {
             pcq_close(r.d.queue); /* the promise: closed on return */

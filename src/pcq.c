@@ -3,56 +3,70 @@
  *
  * Design
  * ------
- * One mutex guards the whole ring and every counter. Each side of the
- * queue (producers waiting for room, consumers waiting for elements) has
- * its own condition variable, so a wake-up never goes to a thread of the
- * wrong kind, and its own waiter count. Nothing is read outside the mutex:
- * Helgrind, DRD and TSan see a plain mutex-and-condvar queue.
+ * Two locks, one per side, as in Java's LinkedBlockingQueue and the
+ * Michael–Scott two-lock queue: producers take the push side's mutex and
+ * own the tail; consumers take the pop side's mutex and own the head. A
+ * busy producer and a busy consumer then never take the same lock, and a
+ * push or pop writes only its own side's cache lines (and its slot). With
+ * one lock, every push and pop of a running pair took the lock's line from
+ * the other core, which capped the pair at the textbook queue's speed
+ * whatever else the queue did.
  *
- * Waking: a side is signalled only when a thread of it sleeps, and only one
- * wake-up per side is in flight at a time (`pending`). The woken thread,
- * once it has moved its elements, passes the baton: if its side can still
- * proceed and more of its side sleep, it signals the next. Waking one
- * thread per element instead sends a crowd of threads after the same lock,
- * and most go straight back to sleep. Close broadcasts to both sides.
- * All signals and broadcasts are sent with the mutex held.
+ * Index scheme: each side counts the elements it has moved in `moved`, a
+ * free-running 64-bit counter (pushed, popped), and keeps its slot
+ * position `pos` (0..capacity-1) beside it, advanced by a compare-and-
+ * subtract: capacity stays exact for any value (no power of two, so the
+ * memory is exactly capacity * elem_size for elements) and the hot path
+ * divides nothing. Size = pushed - popped. A batch crosses the end of the
+ * ring in at most two memcpy calls.
  *
- * Spinning: before sleeping, a call polls the lock with trylock for a short,
- * adaptive time (per side, doubling on success, shrinking on failure), so
- * that a hand-off between running threads costs no futex sleep and wake-up.
- * Polling the lock rather than an atomic copy of the count keeps every read
- * under the mutex. The mutex is glibc's adaptive kind where available: the
- * owner holds it for a few dozen instructions, so a short spin beats
- * sleeping in the kernel.
+ * Publishing: a side copies its elements under its own lock, then
+ * publishes its new count with a store to `moved` (release, and more: see
+ * waking). The other side reads it with an acquire load, which makes the
+ * slots behind it visible, and keeps what it read in `seen`: a stale copy
+ * only understates the room or elements there are, so a side looks at the
+ * other's counter again only when its copy says it cannot proceed. Both
+ * counters are C11 atomics, annotated for Helgrind and DRD (annotate.h).
  *
- * Index scheme: `head` (next slot to pop, 0..capacity-1) and `count`; the
- * next slot to push is head + count, wrapped by a compare-and-subtract.
- * This keeps `capacity` exact for any value (no rounding to a power of two,
- * so memory is exactly capacity * elem_size for elements) and needs no
- * division on the hot path. A free-running `popped` counter is the only
- * statistic a call writes (pushed = popped + count), so a push or pop
- * writes nothing but the cache line that holds the mutex, head, count and
- * popped, and its slot. Invariant (ring_valid): count <= cap, head < cap.
- * A batch crosses the end of the ring in at most two memcpy calls.
+ * Waking (an eventcount, Dekker-style): a thread about to sleep announces
+ * itself in its side's `waiters` (an atomic, changed under its side's
+ * lock), then re-reads the other side's counter, and sleeps on its side's
+ * condition variable only if it still cannot proceed. A thread that moved
+ * elements publishes its counter, then reads the other side's `waiters`;
+ * if any sleep, it takes that side's lock and signals there. The announce
+ * and the publish are sequentially consistent atomics, so at least one of
+ * the two threads sees the other's write: a sleeper is never missed, and a
+ * side with no sleepers costs the other side one load, no lock. Signals are
+ * sent with the sleepers' lock held; a side's waker lets go of its own lock
+ * first, so no thread ever holds both locks except close and stats, which
+ * take the push side's and then the pop side's.
  *
- * One engine, transfer(), serves every call: a `struct xfer` says which
- * direction, how much must move (all of n, or at least one), and how the
- * call may wait (never, until a deadline, or indefinitely). A single-
- * element call that can proceed at once takes a fast path in xfer_one()
- * that does what the engine's first step would.
+ * Within a side, as before the split: only one wake-up is in flight at a
+ * time (`pending`); the woken thread, once it has moved its elements,
+ * passes the baton to the next sleeper of its side if its side can still
+ * proceed. Waking one thread per element instead sends a crowd after the
+ * same lock, and most go straight back to sleep. Close broadcasts.
+ *
+ * Spinning: before sleeping, a call lets go of its lock and watches the
+ * other side's counter for a short, adaptive time (per side, doubling when
+ * the counter moved in time, shrinking when not), so that a hand-off
+ * between running threads costs no futex sleep and wake-up. Watching the
+ * counter reads a line the other side writes anyway; it steals nothing.
  *
  * Cancellation: the only cancellation points are the condition waits. Each
  * wait runs under a cleanup handler that drops the waiter count, passes on
- * a wake-up the cancelled thread may have consumed, and unlocks the mutex.
+ * a wake-up the cancelled thread may have consumed, and unlocks.
  *
  * Spurious wake-up injection: built with -DPCQ_INJECT_SPURIOUS, one
  * condition wait in four returns at once without sleeping (after letting
  * go of the lock), as POSIX allows. The tests run the whole suite so.
  *
- * Measurements behind these choices are in bench/README.md.
+ * Measurements behind these choices are in bench/README.md; the protocol
+ * is modelled in tests/model/pcq.pml.
  */
 #define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP, where glibc has it */
 #include "pcq.h"
+#include "annotate.h"
 #include "fatal.h"
 
 #include <assert.h>
@@ -60,54 +74,55 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CACHE_LINE 64
 
-/* The two sides of a queue, used as indices: producers wait for room on
- * side PUSH, consumers wait for elements on side POP. */
+/* The two sides of a queue, used as indices: producers push and wait for
+ * room on side PUSH, consumers pop and wait for elements on side POP. */
 enum dir { PUSH = 0, POP = 1 };
 
-/* One side's waiting and spinning state. Every field is guarded by q->mu. */
-struct side {
-    unsigned waiters;          /* threads of this side inside a condition wait */
-    unsigned spin_ns;          /* adaptive spin budget before sleeping */
-    unsigned learn_ban;        /* sleeps to go before learning from one again */
-    unsigned char learn_shift; /* log2 of the next ban */
-    bool learned;              /* spin_ns was raised by learning, not yet proven */
-    bool pending;              /* a signal to this side is on its way */
-};
+static inline enum dir opposite(enum dir d) { return d == PUSH ? POP : PUSH; }
 
 /*
- * One allocation: this header, then the slots. Lock map: `cap` and `esz`
- * are immutable after pcq_create and read without the lock; every other
- * field is guarded by `mu`. Nothing else is read or written outside `mu`.
- *
- * Layout: a push or pop that need not wait writes only line 0 (the mutex,
- * head, count, popped) and its slot, and reads line 1 (immutable sizes and
- * the per-side wait state, written only by calls that wait). The condition
- * variables and the wait statistics live on later lines. Spread over more
- * lines, the fields cost a push or pop under contention a miss on each.
+ * One side of the queue. Lock map: fields marked "mu" are guarded by this
+ * side's mu; `closed` is written with both sides' locks held, so either
+ * side reads its copy under its own lock; the atomics say who writes them.
  */
-struct pcq {
-    /* line 0: the lock and everything a push or pop writes */
+struct side {
+    /* Line 1: the lock and the cursor, written by every call of the side. */
     pthread_mutex_t mu;
-    size_t head;     /* mu: next slot to pop, 0..cap-1 */
-    size_t count;    /* mu: elements in the ring; next push at head + count */
-    uint64_t popped; /* mu: elements popped so far (pushed = popped + count) */
+    size_t pos;    /* mu: slot of this side's next element, 0..cap-1 */
+    uint64_t seen; /* mu: the other side's `moved`, as last loaded */
 
-    /* line 1: read by every call, written only by calls that wait */
-    alignas(CACHE_LINE) size_t cap; /* immutable: capacity in elements */
-    size_t esz;                     /* immutable: element size in bytes */
-    size_t high_water;              /* mu: largest count seen (rarely written) */
-    struct side side[2];            /* mu: each side's wait state */
-    bool closed;                    /* mu: pcq_close() was called */
+    /* Line 2: written by every call of this side; the other side reads
+     * `moved` only when its `seen` runs out. */
+    alignas(CACHE_LINE) _Atomic uint64_t moved; /* atomic: elements moved so far;
+                                                   stored under mu, loaded anywhere */
+    uint64_t waits;            /* mu: calls of this side that slept */
+    size_t high_water;         /* mu (push side only): largest size seen */
+    unsigned spin_ns;          /* mu: adaptive spin budget before sleeping */
+    unsigned learn_ban;        /* mu: sleeps to go before learning from one again */
+    unsigned char learn_shift; /* mu: log2 of the next ban */
+    bool learned;              /* mu: spin_ns was raised by learning, not yet proven */
+    bool pending;              /* mu: a signal to this side is on its way */
+    bool closed;               /* both locks to write, this side's to read */
 
-    /* touched only by calls that sleep, and by close */
-    alignas(CACHE_LINE) pthread_cond_t cv[2]; /* each side's threads sleep here */
-    uint64_t waits[2];                        /* mu: calls of each side that slept */
+    /* Line 3: read by the other side after each of its moves; written only
+     * when a thread of this side goes to sleep or wakes. */
+    alignas(CACHE_LINE) _Atomic unsigned waiters; /* atomic: threads inside (or about
+                                                     to enter) a wait; changed under mu */
+    pthread_cond_t cv;                            /* this side's threads sleep here, on mu */
+};
 
+/* One allocation: this header, then the slots. `cap` and `esz` are
+ * immutable after pcq_create and read without a lock. */
+struct pcq {
+    size_t cap; /* capacity in elements */
+    size_t esz; /* element size in bytes */
+    alignas(CACHE_LINE) struct side side[2];
     /* cap * esz bytes of elements; slot i at slots + i * esz. */
     alignas(CACHE_LINE) unsigned char slots[];
 };
@@ -116,29 +131,89 @@ struct pcq {
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
 
-static inline void lock(pcq_t *q) { PCQ_CHECK(pthread_mutex_lock(&q->mu)); }
-static inline void unlock(pcq_t *q) { PCQ_CHECK(pthread_mutex_unlock(&q->mu)); }
+static inline void lock(struct side *s) { PCQ_CHECK(pthread_mutex_lock(&s->mu)); }
+static inline void unlock(struct side *s) { PCQ_CHECK(pthread_mutex_unlock(&s->mu)); }
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-#ifndef NDEBUG
-/* Debug invariant of the ring, for assert(); the caller holds q->mu. */
-static bool ring_valid(const pcq_t *q)
+/* This side's own count; only this side writes it, under its lock. */
+static inline uint64_t mine(const struct side *s)
 {
-    return q->count <= q->cap && q->head < q->cap && q->high_water >= q->count &&
-           q->high_water <= q->cap;
+    return atomic_load_explicit(&s->moved, memory_order_relaxed);
+}
+
+/* What side d may move, by its counter and its copy of the other's: room
+ * (push) or elements (pop). A stale copy understates it, never more. */
+static inline uint64_t room_by(const pcq_t *q, enum dir d, uint64_t own, uint64_t other)
+{
+    return d == PUSH ? q->cap - (own - other) : other - own;
+}
+
+/* Read the other side's counter afresh (with mu of side d held) and say
+ * what side d may move now. Sequentially consistent: after a thread has
+ * announced itself in `waiters`, this is the Dekker re-check. */
+static uint64_t look(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->side[d];
+    struct side *o = &q->side[opposite(d)];
+    s->seen = atomic_load_explicit(&o->moved, memory_order_seq_cst);
+    pcq__observe(&o->moved); /* the slots published with it are ours to touch */
+    return room_by(q, d, mine(s), s->seen);
+}
+
+/* What side d may move now (mu held): its copy first, then a fresh look. */
+static inline uint64_t available(pcq_t *q, enum dir d)
+{
+    const struct side *s = &q->side[d];
+    uint64_t n = room_by(q, d, mine(s), s->seen);
+    return n > 0 ? n : look(q, d);
+}
+
+/* Whether a thread of side d can proceed now, or must fail: closed. */
+static inline bool can_go(pcq_t *q, enum dir d)
+{
+    return q->side[d].closed || available(q, d) > 0;
+}
+
+#ifndef NDEBUG
+/* Debug invariant of side d, for assert(); its mu is held. */
+static bool side_valid(const pcq_t *q, enum dir d)
+{
+    const struct side *s = &q->side[d];
+    uint64_t own = mine(s);
+    bool counts = d == PUSH ? own >= s->seen && own - s->seen <= q->cap : s->seen >= own;
+    return counts && s->pos < q->cap && s->pos == own % q->cap &&
+           (d == POP || (s->high_water <= q->cap && own - s->seen <= s->high_water));
 }
 #endif
-
-/* Whether a thread of side `d` can proceed now (or must fail: closed). */
-static inline bool can_go(const pcq_t *q, enum dir d)
-{
-    return q->closed || (d == PUSH ? q->count < q->cap : q->count > 0);
-}
 
 /* ------------------------------------------------------------------ */
 /* Life cycle                                                         */
 /* ------------------------------------------------------------------ */
+
+static int side_init(struct side *s, const pthread_mutexattr_t *ma, const pthread_condattr_t *ca)
+{
+    if (pthread_mutex_init(&s->mu, ma) != 0)
+        return ENOMEM;
+    if (pthread_cond_init(&s->cv, ca) != 0) {
+        PCQ_CHECK(pthread_mutex_destroy(&s->mu));
+        return ENOMEM;
+    }
+    atomic_init(&s->moved, 0);
+    atomic_init(&s->waiters, 0);
+    pcq__atomic_for_tools(&s->moved, sizeof s->moved, true);
+    pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, true);
+    return 0;
+}
+
+static void side_destroy(struct side *s)
+{
+    /* EBUSY here means the caller destroyed a queue still in use. */
+    PCQ_CHECK(pthread_cond_destroy(&s->cv));
+    PCQ_CHECK(pthread_mutex_destroy(&s->mu));
+    pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, false);
+    pcq__atomic_for_tools(&s->moved, sizeof s->moved, false);
+}
 
 int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
 {
@@ -161,6 +236,7 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     /* Every init failure is a resource shortage to the caller: ENOMEM. */
     pthread_mutexattr_t ma;
     pthread_condattr_t ca;
+    int rc = ENOMEM;
     if (pthread_mutexattr_init(&ma) != 0)
         goto fail_free;
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
@@ -172,122 +248,133 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
         goto fail_mattr;
     /* Timed waits measure CLOCK_MONOTONIC: immune to wall-clock jumps. */
     PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-    if (pthread_mutex_init(&q->mu, &ma) != 0)
+    if ((rc = side_init(&q->side[PUSH], &ma, &ca)) != 0)
         goto fail_cattr;
-    if (pthread_cond_init(&q->cv[PUSH], &ca) != 0)
-        goto fail_mutex;
-    if (pthread_cond_init(&q->cv[POP], &ca) != 0)
-        goto fail_push_cv;
+    if ((rc = side_init(&q->side[POP], &ma, &ca)) != 0) {
+        side_destroy(&q->side[PUSH]);
+        goto fail_cattr;
+    }
     pthread_condattr_destroy(&ca);
     pthread_mutexattr_destroy(&ma);
-    assert(ring_valid(q));
     *out = q;
     return 0;
 
-fail_push_cv:
-    pthread_cond_destroy(&q->cv[PUSH]);
-fail_mutex:
-    pthread_mutex_destroy(&q->mu);
 fail_cattr:
     pthread_condattr_destroy(&ca);
 fail_mattr:
     pthread_mutexattr_destroy(&ma);
 fail_free:
     free(q);
-    return ENOMEM;
+    return rc;
 }
 
 void pcq_destroy(pcq_t *q)
 {
     if (q == NULL)
         return;
-    /* EBUSY here means the caller destroyed a queue still in use. */
-    PCQ_CHECK(pthread_cond_destroy(&q->cv[POP]));
-    PCQ_CHECK(pthread_cond_destroy(&q->cv[PUSH]));
-    PCQ_CHECK(pthread_mutex_destroy(&q->mu));
+    side_destroy(&q->side[POP]);
+    side_destroy(&q->side[PUSH]);
     free(q);
 }
 
 /* ------------------------------------------------------------------ */
-/* The ring (callers hold q->mu)                                      */
-/* ------------------------------------------------------------------ */
-
-/* Copy k elements from src into the ring at its tail, head + count: at
- * most two pieces. */
-static void ring_put(pcq_t *q, const unsigned char *src, size_t k)
-{
-    const size_t esz = q->esz;
-    size_t tail = q->head + q->count; /* < 2 * cap: no overflow, cap fits memory */
-    if (tail >= q->cap)
-        tail -= q->cap;
-    unsigned char *slot = q->slots + tail * esz;
-    if (k == 1 && esz == sizeof(uint64_t)) {
-        memcpy(slot, src, sizeof(uint64_t)); /* the common case: one move */
-    } else {
-        size_t first = min_size(k, q->cap - tail);
-        memcpy(slot, src, first * esz);
-        memcpy(q->slots, src + first * esz, (k - first) * esz);
-    }
-    q->count += k;
-    if (q->count > q->high_water)
-        q->high_water = q->count;
-}
-
-/* Copy k elements from the ring at head into dst: at most two pieces. */
-static void ring_get(pcq_t *q, unsigned char *dst, size_t k)
-{
-    const size_t esz = q->esz;
-    const unsigned char *slot = q->slots + q->head * esz;
-    if (k == 1 && esz == sizeof(uint64_t)) {
-        memcpy(dst, slot, sizeof(uint64_t));
-    } else {
-        size_t first = min_size(k, q->cap - q->head);
-        memcpy(dst, slot, first * esz);
-        memcpy(dst + first * esz, q->slots, (k - first) * esz);
-    }
-    q->head += k;
-    if (q->head >= q->cap)
-        q->head -= q->cap;
-    q->count -= k;
-    q->popped += k;
-}
-
-/* ------------------------------------------------------------------ */
-/* Waking, spinning, sleeping (callers hold q->mu)                    */
+/* The ring (callers hold the mu of side d)                           */
 /* ------------------------------------------------------------------ */
 
 /*
- * Wake one sleeper of side `d` unless a wake-up is already on its way
- * there: that thread will pass the baton on (after_move) if there is more
- * for its side to do.
+ * Copy k elements between buf and the ring at side d's position (at most
+ * two pieces), then publish them. The store is sequentially consistent:
+ * the caller's next read of the other side's `waiters` must not be ordered
+ * before it (see waking).
+ */
+static void move(pcq_t *q, enum dir d, unsigned char *buf, size_t k)
+{
+    struct side *s = &q->side[d];
+    const size_t esz = q->esz;
+    unsigned char *slot = q->slots + s->pos * esz;
+    if (k == 1 && esz == sizeof(uint64_t)) { /* the common case: one move */
+        if (d == PUSH)
+            memcpy(slot, buf, sizeof(uint64_t));
+        else
+            memcpy(buf, slot, sizeof(uint64_t));
+    } else {
+        size_t first = min_size(k, q->cap - s->pos);
+        if (d == PUSH) {
+            memcpy(slot, buf, first * esz);
+            memcpy(q->slots, buf + first * esz, (k - first) * esz);
+        } else {
+            memcpy(buf, slot, first * esz);
+            memcpy(buf + first * esz, q->slots, (k - first) * esz);
+        }
+    }
+    s->pos += k;
+    if (s->pos >= q->cap)
+        s->pos -= q->cap;
+    const uint64_t now_moved = mine(s) + k;
+    pcq__publish(&s->moved);
+    atomic_store_explicit(&s->moved, now_moved, memory_order_seq_cst);
+
+    /* The copy of popped may be stale and overstate the size: look again
+     * only when it would raise the high-water mark. */
+    if (d == PUSH && now_moved - s->seen > s->high_water) {
+        look(q, PUSH);
+        if (now_moved - s->seen > s->high_water)
+            s->high_water = now_moved - s->seen;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Waking, spinning, sleeping                                         */
+/* ------------------------------------------------------------------ */
+
+/* Whether threads of side d sleep (or are about to). Sequentially
+ * consistent, after the caller's publish: see waking. */
+static inline bool has_sleepers(const pcq_t *q, enum dir d)
+{
+    return atomic_load_explicit(&q->side[d].waiters, memory_order_seq_cst) > 0;
+}
+
+/*
+ * Wake one sleeper of side d (its mu held) unless a wake-up is already on
+ * its way there: that thread will pass the baton on if there is more for
+ * its side to do.
  */
 static inline void wake_one(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
-    if (!s->pending && s->waiters > 0) {
+    if (!s->pending && atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
         s->pending = true;
-        PCQ_CHECK(pthread_cond_signal(&q->cv[d]));
+        PCQ_CHECK(pthread_cond_signal(&s->cv));
     }
 }
 
-/* A thread of side `d` is back from a wait (woken, timed out, spurious,
- * or cancelled): it may be the one a pending signal was meant for. Counting
+/* Wake side d from outside: the caller holds no lock of side d, and not
+ * the pop side's when d is the push side (the lock order). */
+static void wake_side(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->side[d];
+    lock(s);
+    wake_one(q, d);
+    unlock(s);
+}
+
+/* A thread of side d is back from a wait (woken, timed out, spurious, or
+ * cancelled): it may be the one a pending signal was meant for. Counting
  * any return as that one errs towards more signals, never fewer. */
 static void back_from_wait(pcq_t *q, enum dir d)
 {
-    q->side[d].waiters--;
-    q->side[d].pending = false;
+    struct side *s = &q->side[d];
+    atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
+    s->pending = false;
 }
 
-/*
- * After a thread of side `d` moved elements: the other side may now
- * proceed; and when the call is complete, if its own side can still
- * proceed, it passes the baton to a sleeper of its own side.
- */
-static inline void after_move(pcq_t *q, enum dir d, bool complete)
+/* A call of side d completed (mu held): if its side can still proceed and
+ * more of its side sleep, pass the baton to one of them. */
+static inline void pass_baton(pcq_t *q, enum dir d)
 {
-    wake_one(q, d == PUSH ? POP : PUSH);
-    if (complete && can_go(q, d))
+    struct side *s = &q->side[d];
+    if (!s->pending && atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 &&
+        can_go(q, d))
         wake_one(q, d);
 }
 
@@ -299,9 +386,9 @@ struct wait_ctx {
 
 /*
  * Cleanup handler for a thread cancelled inside a condition wait. The
- * cancelled thread holds the mutex again (POSIX reacquires it before
- * running handlers). It may have consumed a signal meant for the ring's
- * current state, so if its side could proceed, pass a wake-up on.
+ * cancelled thread holds its side's mutex again (POSIX reacquires it
+ * before running handlers). It may have consumed a signal meant for the
+ * ring's current state, so if its side could proceed, pass a wake-up on.
  */
 static void wait_cancelled(void *arg)
 {
@@ -309,7 +396,7 @@ static void wait_cancelled(void *arg)
     back_from_wait(c->q, c->d);
     if (can_go(c->q, c->d))
         wake_one(c->q, c->d);
-    unlock(c->q);
+    unlock(&c->q->side[c->d]);
 }
 
 #ifdef PCQ_INJECT_SPURIOUS
@@ -328,27 +415,35 @@ static bool spurious_now(void)
 #endif
 
 /*
- * Sleep once on side `d`'s condition variable, until woken, until
- * `deadline` (NULL: none) or spuriously. Returns whether the deadline
- * passed (the wait timed out). A cancellation point.
+ * Sleep once on side d's condition variable (its mu held), until woken,
+ * until `deadline` (NULL: none) or spuriously; or not at all when the
+ * re-check after announcing itself finds that it can proceed. Returns
+ * whether the deadline passed (the wait timed out). A cancellation point.
  */
 static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
 {
+    struct side *s = &q->side[d];
     struct wait_ctx ctx = {q, d, 0};
 
 #ifdef PCQ_INJECT_SPURIOUS
     if (spurious_now()) {
-        unlock(q); /* let others run, as a real wake-up would */
-        lock(q);
+        unlock(s); /* let others run, as a real wake-up would */
+        lock(s);
         return false;
     }
 #endif
-    q->side[d].waiters++;
+    /* Announce, then look again: a thread of the other side that moved
+     * before it could see this announcement is seen here instead. */
+    atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
+    if (s->closed || look(q, d) > 0) {
+        atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
+        return false;
+    }
     pthread_cleanup_push(wait_cancelled, &ctx);
     if (deadline == NULL)
-        ctx.rc = pthread_cond_wait(&q->cv[d], &q->mu);
+        ctx.rc = pthread_cond_wait(&s->cv, &s->mu);
     else
-        ctx.rc = pthread_cond_timedwait(&q->cv[d], &q->mu, deadline);
+        ctx.rc = pthread_cond_timedwait(&s->cv, &s->mu, deadline);
     pthread_cleanup_pop(0);
     back_from_wait(q, d);
     if (ctx.rc != 0 && !(ctx.rc == ETIMEDOUT && deadline != NULL))
@@ -365,10 +460,9 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Spin budget per side, in nanoseconds; pauses between two polls of the
- * lock: 4 at first, doubling up to 128. Each poll takes the lock's cache
- * line from the thread that is about to make room or an element, so
- * polling at a steady short interval slows that very thread down. */
+/* Spin budget per side, in nanoseconds; pauses between two looks at the
+ * other side's counter: 4 at first, doubling up to 128, so that a long
+ * spin does not keep pulling the line the other side is writing. */
 enum { SPIN_MIN_NS = 1000, SPIN_MAX_NS = 50000, SPIN_PAUSES = 4, SPIN_PAUSES_MAX = 128 };
 
 static inline unsigned clamp_spin(uint64_t ns)
@@ -377,20 +471,23 @@ static inline unsigned clamp_spin(uint64_t ns)
 }
 
 /*
- * Before sleeping, let go of the lock and poll it for a while: the other
- * side is often running and about to make room or an element. Returns with
- * the lock held, having updated the side's budget: doubled when the wait
- * ended within it, shrunk by a quarter when not, so a spin that does not
- * pay fades to the minimum. (A thread that had to sleep and was woken
- * soon after also raises it: see learn_from_sleep.) Time, not a count of
- * polls, bounds it: a pause lasts 3 ns on one CPU and 40 on another.
+ * Before sleeping, let go of the lock and watch the other side's counter
+ * for a while: the other side is often running and about to make room or
+ * an element. Returns with the lock held, having updated the side's
+ * budget: doubled when the counter moved within it, shrunk by a quarter
+ * when not, so a spin that does not pay fades to the minimum. (A thread
+ * that had to sleep and was woken soon after also raises it: see
+ * learn_from_sleep.) Time, not a count of looks, bounds it: a pause lasts
+ * 3 ns on one CPU and 40 on another.
  */
 static void spin(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
-    unsigned budget = clamp_spin(s->spin_ns);
-    bool ok = false;
-    unlock(q);
+    const struct side *o = &q->side[opposite(d)];
+    const unsigned budget = clamp_spin(s->spin_ns);
+    const uint64_t was = s->seen;
+    bool moved = false;
+    unlock(s);
     const uint64_t end = pcq__now_ns() + budget;
     int pauses = SPIN_PAUSES;
     do {
@@ -398,21 +495,17 @@ static void spin(pcq_t *q, enum dir d)
             cpu_relax();
         if (pauses < SPIN_PAUSES_MAX)
             pauses *= 2;
-        if (pthread_mutex_trylock(&q->mu) == 0) {
-            ok = can_go(q, d);
-            if (!ok)
-                unlock(q);
-        }
-    } while (!ok && pcq__now_ns() < end);
-    if (!ok)
-        lock(q);
+        /* Relaxed: only a hint; the caller looks again under the lock. */
+        moved = atomic_load_explicit(&o->moved, memory_order_relaxed) != was;
+    } while (!moved && pcq__now_ns() < end);
+    lock(s);
     if (s->learned) {
         /* The first spin on a budget that learn_from_sleep raised: if the
          * other side did not come within it, spinning does not pay here
          * (the two threads share a CPU, say): back to the minimum, and no
          * learning for 2, 4, ... 1024 sleeps. */
         s->learned = false;
-        if (ok) {
+        if (moved) {
             s->learn_shift = 0;
         } else {
             if (s->learn_shift < 10)
@@ -422,11 +515,11 @@ static void spin(pcq_t *q, enum dir d)
             return;
         }
     }
-    s->spin_ns = ok ? clamp_spin(2 * (uint64_t)budget) : clamp_spin(budget - budget / 4);
+    s->spin_ns = moved ? clamp_spin(2 * (uint64_t)budget) : clamp_spin(budget - budget / 4);
 }
 
 /*
- * A thread of side `d` slept `ns` and can now proceed. Had it spun that
+ * A thread of side d slept `ns` and can now proceed. Had it spun that
  * long (with a margin), it would not have slept: the other side was busy
  * for less than a spin's worth, plus a wake-up. Raise the budget to that,
  * so that two threads handing an element back and forth leave the state
@@ -474,41 +567,46 @@ struct xfer {
     enum mode mode;
     const struct timespec *deadline; /* TIMED only */
     uint64_t slept_at;  /* when the call first slept, until it next moves */
+    bool wake_other;    /* the other side has sleepers to wake for what it moved */
 };
 
 /*
- * Move what can move now. Returns 0 when the call is complete, EPIPE when
- * the queue is closed to it, EAGAIN when it must wait for the other side.
+ * Move what can move now (side d's mu held). Returns 0 when the call is
+ * complete, EPIPE when the queue is closed to it, EAGAIN when it must wait
+ * for the other side.
  */
 static int move_now(pcq_t *q, struct xfer *x)
 {
+    struct side *s = &q->side[x->d];
     /* Precedence: a push on a closed queue fails even with room. */
-    if (x->d == PUSH && q->closed)
+    if (x->d == PUSH && s->closed)
         return EPIPE;
-    size_t avail = x->d == PUSH ? q->cap - q->count : q->count;
+    uint64_t avail = available(q, x->d);
     if (avail == 0)
-        return x->d == POP && q->closed ? EPIPE : EAGAIN; /* POP: closed and drained */
+        return x->d == POP && s->closed ? EPIPE : EAGAIN; /* POP: closed and drained */
     if (x->slept_at != 0) {
         learn_from_sleep(q, x->d, pcq__now_ns() - x->slept_at);
         x->slept_at = 0;
     }
-    size_t k = min_size(avail, x->n - x->done);
-    if (x->d == PUSH)
-        ring_put(q, x->buf + x->done * q->esz, k);
-    else
-        ring_get(q, x->buf + x->done * q->esz, k);
+    size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
+    move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
+    if (has_sleepers(q, opposite(x->d)))
+        x->wake_other = true;
     bool complete = x->d == POP || x->done == x->n;
-    after_move(q, x->d, complete);
+    if (complete)
+        pass_baton(q, x->d);
     return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
 }
 
 /*
- * With q->mu held: run the call to its end, moving, spinning once, then
- * sleeping as its mode allows. Returns its status; unlocks.
+ * With side d's mu held: run the call to its end, moving, spinning once,
+ * then sleeping as its mode allows; wake the other side for what it moved.
+ * Returns its status, with the lock released.
  */
 static int transfer(pcq_t *q, struct xfer *x)
 {
+    struct side *s = &q->side[x->d];
     bool spun = false, slept = false, timed_out = false;
     int rc;
     while ((rc = move_now(q, x)) == EAGAIN) {
@@ -522,6 +620,15 @@ static int transfer(pcq_t *q, struct xfer *x)
             rc = ETIMEDOUT;
             break;
         }
+        if (x->wake_other) {
+            /* A push batch that filled the ring: its consumers first, from
+             * outside this side's lock, then look again. */
+            unlock(s);
+            wake_side(q, opposite(x->d));
+            x->wake_other = false;
+            lock(s);
+            continue;
+        }
         if (!spun) {
             spun = true;
             spin(q, x->d);
@@ -530,12 +637,14 @@ static int transfer(pcq_t *q, struct xfer *x)
         if (!slept) {
             slept = true;
             x->slept_at = pcq__now_ns();
-            q->waits[x->d]++;
+            s->waits++;
         }
         timed_out = sleep_once(q, x->d, x->mode == TIMED ? x->deadline : NULL);
     }
-    assert(ring_valid(q));
-    unlock(q);
+    assert(side_valid(q, x->d));
+    unlock(s);
+    if (x->wake_other)
+        wake_side(q, opposite(x->d));
     return rc;
 }
 
@@ -578,21 +687,8 @@ static int xfer_one(pcq_t *q, enum dir d, const void *elem, enum mode mode,
 {
     if (q == NULL || elem == NULL)
         return EINVAL;
-    unsigned char *buf = (unsigned char *)(uintptr_t)elem;
-    lock(q);
-    /* Fast path: the ring has room (push) or an element (pop) right now;
-     * what move_now would do, without its bookkeeping. */
-    if (d == PUSH ? !q->closed && q->count < q->cap : q->count > 0) {
-        if (d == PUSH)
-            ring_put(q, buf, 1);
-        else
-            ring_get(q, buf, 1);
-        after_move(q, d, true);
-        assert(ring_valid(q));
-        unlock(q);
-        return 0;
-    }
-    struct xfer x = {d, buf, 1, 0, mode, deadline, 0};
+    struct xfer x = {d, (unsigned char *)(uintptr_t)elem, 1, 0, mode, deadline, 0, false};
+    lock(&q->side[d]);
     return transfer(q, &x);
 }
 
@@ -606,8 +702,8 @@ static int xfer_many(pcq_t *q, enum dir d, const void *buf, size_t n, size_t *mo
         return EINVAL;
     if (n == 0)
         return 0;
-    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 0};
-    lock(q);
+    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 0, false};
+    lock(&q->side[d]);
     int rc = transfer(q, &x);
     *moved = x.done;
     return rc;
@@ -668,24 +764,38 @@ int pcq_try_pop_many(pcq_t *q, void *out, size_t max, size_t *popped)
     return xfer_many(q, POP, out, max, popped, TRY);
 }
 
+/* Both locks, in the one order any thread takes both: push, then pop. */
+static void lock_both(pcq_t *q)
+{
+    lock(&q->side[PUSH]);
+    lock(&q->side[POP]);
+}
+
+static void unlock_both(pcq_t *q)
+{
+    unlock(&q->side[POP]);
+    unlock(&q->side[PUSH]);
+}
+
 void pcq_close(pcq_t *q)
 {
     if (q == NULL)
         return;
-    lock(q);
-    q->closed = true;
-    /* Every waiter must see the close: broadcast, never signal. */
+    lock_both(q);
     for (int d = PUSH; d <= POP; d++) {
-        if (q->side[d].waiters > 0) {
-            q->side[d].pending = true;
-            PCQ_CHECK(pthread_cond_broadcast(&q->cv[d]));
+        struct side *s = &q->side[d];
+        s->closed = true;
+        /* Every waiter must see the close: broadcast, never signal. */
+        if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
+            s->pending = true;
+            PCQ_CHECK(pthread_cond_broadcast(&s->cv));
         }
     }
-    unlock(q);
+    unlock_both(q);
 }
 
-/* The inspection calls lock a const queue: the mutex is the one mutable
- * part of an otherwise read-only view, and every queue is created
+/* The inspection calls lock a const queue: the mutexes are the one
+ * mutable part of an otherwise read-only view, and every queue is created
  * non-const, so casting the qualifier away is defined. */
 static pcq_t *unconst(const pcq_t *q) { return (pcq_t *)(uintptr_t)q; }
 
@@ -693,10 +803,10 @@ bool pcq_is_closed(const pcq_t *q)
 {
     if (q == NULL)
         return false;
-    pcq_t *m = unconst(q);
-    lock(m);
-    bool closed = m->closed;
-    unlock(m);
+    struct side *s = &unconst(q)->side[PUSH];
+    lock(s);
+    bool closed = s->closed;
+    unlock(s);
     return closed;
 }
 
@@ -704,11 +814,12 @@ size_t pcq_size(const pcq_t *q)
 {
     if (q == NULL)
         return 0;
-    pcq_t *m = unconst(q);
-    lock(m);
-    size_t n = m->count;
-    unlock(m);
-    return n;
+    /* Popped first: every push it counts was counted by pushed already,
+     * so the difference never goes below 0; pushes and pops between the
+     * two loads can lift it above a true size, never above capacity. */
+    uint64_t popped = atomic_load_explicit(&q->side[POP].moved, memory_order_acquire);
+    uint64_t pushed = atomic_load_explicit(&q->side[PUSH].moved, memory_order_acquire);
+    return (size_t)min_size((size_t)(pushed - popped), q->cap);
 }
 
 /* Immutable after pcq_create: read without the lock. */
@@ -723,13 +834,13 @@ void pcq_stats(const pcq_t *q, pcq_stats_t *out)
     if (q == NULL)
         return;
     pcq_t *m = unconst(q);
-    lock(m);
-    out->pushed = m->popped + m->count; /* every element pushed is out or in */
-    out->popped = m->popped;
-    out->push_waits = m->waits[PUSH];
-    out->pop_waits = m->waits[POP];
-    out->high_water = m->high_water;
-    unlock(m);
+    lock_both(m); /* one instant for every counter */
+    out->pushed = mine(&m->side[PUSH]);
+    out->popped = mine(&m->side[POP]);
+    out->push_waits = m->side[PUSH].waits;
+    out->pop_waits = m->side[POP].waits;
+    out->high_water = m->side[PUSH].high_water;
+    unlock_both(m);
 }
 
 #define PCQ_STR2(x) #x
