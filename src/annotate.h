@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#if defined(__has_include)
+#if defined(__has_include) && !defined(PCQ_NO_VALGRIND_H)
 #if __has_include(<valgrind/helgrind.h>) && __has_include(<valgrind/drd.h>)
 #include <valgrind/helgrind.h>
 #include <valgrind/drd.h> /* after helgrind.h: it redefines the ANNOTATE_ macros */
@@ -31,6 +31,10 @@
 #endif
 
 #ifdef PCQ_HAVE_VALGRIND_H
+/* Whether the program runs under a Valgrind tool: the requests below are
+ * needed only then, and a caller may skip them (one branch) otherwise. */
+static inline bool pcq__under_tools(void) { return RUNNING_ON_VALGRIND != 0; }
+
 static inline void pcq__publish(const volatile void *addr)
 {
     /* Helgrind: a send on the user synchronisation object at addr. */
@@ -64,6 +68,7 @@ static inline void pcq__atomic_for_tools(const volatile void *addr, size_t size,
     }
 }
 #else
+static inline bool pcq__under_tools(void) { return false; }
 static inline void pcq__publish(const volatile void *addr) { (void)addr; }
 static inline void pcq__observe(const volatile void *addr) { (void)addr; }
 static inline void pcq__atomic_for_tools(const volatile void *addr, size_t size, bool on)

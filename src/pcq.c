@@ -64,7 +64,7 @@
  * Measurements behind these choices are in bench/README.md; the protocol
  * is modelled in tests/model/pcq.pml.
  */
-#define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP, where glibc has it */
+#define _GNU_SOURCE /* sched_getcpu */
 #include "pcq.h"
 #include "annotate.h"
 #include "fatal.h"
@@ -73,12 +73,23 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CACHE_LINE 64
+
+/* The hot path of a single-element call, specialised per direction. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* A new queue spins this long before its first sleep (see spin()). */
+#define SPIN_START_NS 1000u
 
 /* The two sides of a queue, used as indices: producers push and wait for
  * room on side PUSH, consumers pop and wait for elements on side POP. */
@@ -103,17 +114,21 @@ struct side {
                                                    stored under mu, loaded anywhere */
     uint64_t waits;            /* mu: calls of this side that slept */
     size_t high_water;         /* mu (push side only): largest size seen */
-    unsigned spin_ns;          /* mu: adaptive spin budget before sleeping */
+    _Atomic int cpu;           /* atomic: the CPU of this side's last move, or -1;
+                                  stored under mu, loaded anywhere (a hint) */
+    unsigned spin_ns;          /* mu: spin budget before sleeping; 0: do not spin */
     unsigned learn_ban;        /* mu: sleeps to go before learning from one again */
     unsigned char learn_shift; /* mu: log2 of the next ban */
-    bool learned;              /* mu: spin_ns was raised by learning, not yet proven */
-    bool pending;              /* mu: a signal to this side is on its way */
+    unsigned char slow;        /* mu: spins in a row that succeeded, but slowly */
+    unsigned char failed;      /* mu: spins in a row that failed at the least budget */
+    unsigned char probe;       /* mu: waits since the last spin, while not spinning */
     bool closed;               /* both locks to write, this side's to read */
 
     /* Line 3: read by the other side after each of its moves; written only
      * when a thread of this side goes to sleep or wakes. */
     alignas(CACHE_LINE) _Atomic unsigned waiters; /* atomic: threads inside (or about
                                                      to enter) a wait; changed under mu */
+    atomic_bool pending; /* atomic: a signal to this side is on its way; changed under mu */
     pthread_cond_t cv;                            /* this side's threads sleep here, on mu */
 };
 
@@ -122,6 +137,7 @@ struct side {
 struct pcq {
     size_t cap; /* capacity in elements */
     size_t esz; /* element size in bytes */
+    bool tools; /* under Valgrind: annotate for its thread checkers */
     alignas(CACHE_LINE) struct side side[2];
     /* cap * esz bytes of elements; slot i at slots + i * esz. */
     alignas(CACHE_LINE) unsigned char slots[];
@@ -131,10 +147,29 @@ struct pcq {
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 static inline void lock(struct side *s) { PCQ_CHECK(pthread_mutex_lock(&s->mu)); }
 static inline void unlock(struct side *s) { PCQ_CHECK(pthread_mutex_unlock(&s->mu)); }
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* The CPU this thread runs on, or -1 where that is unknown. */
+static inline int this_cpu(void)
+{
+#ifdef __linux__
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
 
 /* This side's own count; only this side writes it, under its lock. */
 static inline uint64_t mine(const struct side *s)
@@ -157,7 +192,8 @@ static uint64_t look(pcq_t *q, enum dir d)
     struct side *s = &q->side[d];
     struct side *o = &q->side[opposite(d)];
     s->seen = atomic_load_explicit(&o->moved, memory_order_seq_cst);
-    pcq__observe(&o->moved); /* the slots published with it are ours to touch */
+    if (q->tools)
+        pcq__observe(&o->moved); /* the slots published with it are ours to touch */
     return room_by(q, d, mine(s), s->seen);
 }
 
@@ -201,7 +237,12 @@ static int side_init(struct side *s, const pthread_mutexattr_t *ma, const pthrea
     }
     atomic_init(&s->moved, 0);
     atomic_init(&s->waiters, 0);
+    atomic_init(&s->cpu, -1);
+    atomic_init(&s->pending, false);
+    s->spin_ns = SPIN_START_NS;
     pcq__atomic_for_tools(&s->moved, sizeof s->moved, true);
+    pcq__atomic_for_tools(&s->cpu, sizeof s->cpu, true);
+    pcq__atomic_for_tools(&s->pending, sizeof s->pending, true);
     pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, true);
     return 0;
 }
@@ -212,6 +253,8 @@ static void side_destroy(struct side *s)
     PCQ_CHECK(pthread_cond_destroy(&s->cv));
     PCQ_CHECK(pthread_mutex_destroy(&s->mu));
     pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, false);
+    pcq__atomic_for_tools(&s->cpu, sizeof s->cpu, false);
+    pcq__atomic_for_tools(&s->pending, sizeof s->pending, false);
     pcq__atomic_for_tools(&s->moved, sizeof s->moved, false);
 }
 
@@ -232,6 +275,7 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     memset(q, 0, hdr);
     q->cap = capacity;
     q->esz = elem_size;
+    q->tools = pcq__under_tools();
 
     /* Every init failure is a resource shortage to the caller: ENOMEM. */
     pthread_mutexattr_t ma;
@@ -239,11 +283,6 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     int rc = ENOMEM;
     if (pthread_mutexattr_init(&ma) != 0)
         goto fail_free;
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-    /* Spin briefly before sleeping on a contended lock: held for a few
-     * dozen instructions, it is usually free again within that spin. */
-    PCQ_CHECK(pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP));
-#endif
     if (pthread_condattr_init(&ca) != 0)
         goto fail_mattr;
     /* Timed waits measure CLOCK_MONOTONIC: immune to wall-clock jumps. */
@@ -281,13 +320,24 @@ void pcq_destroy(pcq_t *q)
 /* The ring (callers hold the mu of side d)                           */
 /* ------------------------------------------------------------------ */
 
+/* After a push: the copy of popped may be stale and overstate the size,
+ * so look again before raising the high-water mark; pushes look only when
+ * they might raise it. */
+static void raise_high_water(pcq_t *q)
+{
+    struct side *s = &q->side[PUSH];
+    look(q, PUSH);
+    if (mine(s) - s->seen > s->high_water)
+        s->high_water = mine(s) - s->seen;
+}
+
 /*
  * Copy k elements between buf and the ring at side d's position (at most
  * two pieces), then publish them. The store is sequentially consistent:
  * the caller's next read of the other side's `waiters` must not be ordered
  * before it (see waking).
  */
-static void move(pcq_t *q, enum dir d, unsigned char *buf, size_t k)
+static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t k)
 {
     struct side *s = &q->side[d];
     const size_t esz = q->esz;
@@ -310,28 +360,38 @@ static void move(pcq_t *q, enum dir d, unsigned char *buf, size_t k)
     s->pos += k;
     if (s->pos >= q->cap)
         s->pos -= q->cap;
-    const uint64_t now_moved = mine(s) + k;
-    pcq__publish(&s->moved);
+    const uint64_t was = mine(s), now_moved = was + k;
+    /* Where this side runs, for the other side's spin: every 64 elements
+     * is often enough for a hint, and costs nothing in between. */
+    if ((was ^ now_moved) >= 64)
+        atomic_store_explicit(&s->cpu, this_cpu(), memory_order_relaxed);
+    if (q->tools)
+        pcq__publish(&s->moved);
     atomic_store_explicit(&s->moved, now_moved, memory_order_seq_cst);
 
-    /* The copy of popped may be stale and overstate the size: look again
-     * only when it would raise the high-water mark. */
-    if (d == PUSH && now_moved - s->seen > s->high_water) {
-        look(q, PUSH);
-        if (now_moved - s->seen > s->high_water)
-            s->high_water = now_moved - s->seen;
-    }
+    if (d == PUSH && now_moved - s->seen > s->high_water)
+        raise_high_water(q);
 }
 
 /* ------------------------------------------------------------------ */
 /* Waking, spinning, sleeping                                         */
 /* ------------------------------------------------------------------ */
 
-/* Whether threads of side d sleep (or are about to). Sequentially
- * consistent, after the caller's publish: see waking. */
-static inline bool has_sleepers(const pcq_t *q, enum dir d)
+/*
+ * Whether side d needs a wake-up for what the caller just published:
+ * threads of it sleep (or are about to), and none of them has been
+ * signalled yet. Sequentially consistent, after the publish (see waking).
+ * A signalled thread clears `pending` before it looks at the ring again,
+ * so while `pending` is seen set, that thread is still to see the publish;
+ * skipping its lock then saves a lock and unlock per element while a
+ * wake-up is on its way (a producer filling a ring whose consumer was
+ * signalled but has not run yet).
+ */
+static inline bool needs_wake(const pcq_t *q, enum dir d)
 {
-    return atomic_load_explicit(&q->side[d].waiters, memory_order_seq_cst) > 0;
+    const struct side *s = &q->side[d];
+    return atomic_load_explicit(&s->waiters, memory_order_seq_cst) > 0 &&
+           !atomic_load_explicit(&s->pending, memory_order_seq_cst);
 }
 
 /*
@@ -342,8 +402,9 @@ static inline bool has_sleepers(const pcq_t *q, enum dir d)
 static inline void wake_one(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
-    if (!s->pending && atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
-        s->pending = true;
+    if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
+        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
+        atomic_store_explicit(&s->pending, true, memory_order_relaxed);
         PCQ_CHECK(pthread_cond_signal(&s->cv));
     }
 }
@@ -365,7 +426,8 @@ static void back_from_wait(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
     atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
-    s->pending = false;
+    /* Before this thread looks at the ring again: see needs_wake. */
+    atomic_store_explicit(&s->pending, false, memory_order_seq_cst);
 }
 
 /* A call of side d completed (mu held): if its side can still proceed and
@@ -373,7 +435,8 @@ static void back_from_wait(pcq_t *q, enum dir d)
 static inline void pass_baton(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
-    if (!s->pending && atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 &&
+    if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
+        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 &&
         can_go(q, d))
         wake_one(q, d);
 }
@@ -451,44 +514,74 @@ static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
     return ctx.rc == ETIMEDOUT;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-/* Spin budget per side, in nanoseconds; pauses between two looks at the
- * other side's counter: 4 at first, doubling up to 128, so that a long
- * spin does not keep pulling the line the other side is writing. */
-enum { SPIN_MIN_NS = 1000, SPIN_MAX_NS = 50000, SPIN_PAUSES = 4, SPIN_PAUSES_MAX = 128 };
+/*
+ * The spin before sleeping. It pays when the other side comes within a
+ * fraction of what a sleep and a wake-up cost (a few microseconds of CPU
+ * and of latency); it only burns CPU when the other side is slow, or not
+ * running at all (it shares this CPU, or the machine is busy). So:
+ *  - the budget doubles after a spin that paid (the counter moved within
+ *    SPIN_PAYS_NS), up to SPIN_MAX_NS, and shrinks by a quarter after one
+ *    that failed; after SPIN_FAILS failures at the least budget the side
+ *    stops spinning, and only probes with the least budget once in
+ *    SPIN_PROBE waits;
+ *  - a spin that ended with the counter moved, but late, paid nothing: a
+ *    few in a row (SPIN_SLOW) count as a failure, and ban the learning
+ *    below for a while, since the other side is steadily slow;
+ *  - no spin while the other side's last move was on this very CPU: it
+ *    cannot move while this thread holds the CPU.
+ * Pauses between two looks at the other side's counter: 4 at first,
+ * doubling up to 32, so that a long spin does not keep pulling the line
+ * the other side is writing, nor answer late.
+ */
+enum {
+    SPIN_MIN_NS = 1000,
+    SPIN_MAX_NS = 50000,
+    SPIN_PAYS_NS = 4000,
+    SPIN_SLOW = 4,
+    SPIN_FAILS = 4,
+    SPIN_PROBE = 16,
+    SPIN_PAUSES = 4,
+    SPIN_PAUSES_MAX = 32
+};
 
 static inline unsigned clamp_spin(uint64_t ns)
 {
     return ns < SPIN_MIN_NS ? SPIN_MIN_NS : ns > SPIN_MAX_NS ? SPIN_MAX_NS : (unsigned)ns;
 }
 
+/* Learning from a sleep is banned for 2, 4, ... 1024 sleeps. */
+static void ban_learning(struct side *s)
+{
+    if (s->learn_shift < 10)
+        s->learn_shift++;
+    s->learn_ban = 1u << s->learn_shift;
+}
+
 /*
  * Before sleeping, let go of the lock and watch the other side's counter
- * for a while: the other side is often running and about to make room or
- * an element. Returns with the lock held, having updated the side's
- * budget: doubled when the counter moved within it, shrunk by a quarter
- * when not, so a spin that does not pay fades to the minimum. (A thread
- * that had to sleep and was woken soon after also raises it: see
- * learn_from_sleep.) Time, not a count of looks, bounds it: a pause lasts
- * 3 ns on one CPU and 40 on another.
+ * for up to the side's budget. Returns with the lock held, having updated
+ * the budget by what the spin earned (see above). Time, not a count of
+ * looks, bounds it: a pause lasts 3 ns on one CPU and 40 on another.
  */
 static void spin(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
     const struct side *o = &q->side[opposite(d)];
-    const unsigned budget = clamp_spin(s->spin_ns);
+    unsigned budget = s->spin_ns;
+    if (budget == 0) {
+        if (++s->probe < SPIN_PROBE)
+            return;
+        s->probe = 0;
+        budget = SPIN_MIN_NS;
+    }
+    const int cpu = this_cpu();
+    if (cpu >= 0 && atomic_load_explicit(&o->cpu, memory_order_relaxed) == cpu)
+        return;
     const uint64_t was = s->seen;
     bool moved = false;
     unlock(s);
-    const uint64_t end = pcq__now_ns() + budget;
+    const uint64_t start = pcq__now_ns(), end = start + budget;
+    uint64_t now = start;
     int pauses = SPIN_PAUSES;
     do {
         for (int p = 0; p < pauses; p++)
@@ -497,25 +590,30 @@ static void spin(pcq_t *q, enum dir d)
             pauses *= 2;
         /* Relaxed: only a hint; the caller looks again under the lock. */
         moved = atomic_load_explicit(&o->moved, memory_order_relaxed) != was;
-    } while (!moved && pcq__now_ns() < end);
+        now = pcq__now_ns();
+    } while (!moved && now < end);
     lock(s);
-    if (s->learned) {
-        /* The first spin on a budget that learn_from_sleep raised: if the
-         * other side did not come within it, spinning does not pay here
-         * (the two threads share a CPU, say): back to the minimum, and no
-         * learning for 2, 4, ... 1024 sleeps. */
-        s->learned = false;
-        if (moved) {
-            s->learn_shift = 0;
-        } else {
-            if (s->learn_shift < 10)
-                s->learn_shift++;
-            s->learn_ban = 1u << s->learn_shift;
-            s->spin_ns = SPIN_MIN_NS;
-            return;
-        }
+
+    if (moved && now - start <= SPIN_PAYS_NS) { /* paid */
+        s->spin_ns = clamp_spin(2 * (uint64_t)budget);
+        s->slow = s->failed = 0;
+        s->learn_shift = 0;
+        return;
     }
-    s->spin_ns = moved ? clamp_spin(2 * (uint64_t)budget) : clamp_spin(budget - budget / 4);
+    if (moved && ++s->slow < SPIN_SLOW)
+        return; /* late, but maybe only until the other side spins too */
+    if (moved)
+        ban_learning(s); /* steadily late: the other side is slow */
+    s->slow = 0;
+    if (budget > SPIN_MIN_NS) {
+        s->spin_ns = clamp_spin(budget - budget / 4);
+    } else if (++s->failed >= SPIN_FAILS) {
+        s->failed = 0;
+        s->spin_ns = 0;
+        s->probe = 0;
+    } else {
+        s->spin_ns = SPIN_MIN_NS;
+    }
 }
 
 /*
@@ -523,11 +621,10 @@ static void spin(pcq_t *q, enum dir d)
  * long (with a margin), it would not have slept: the other side was busy
  * for less than a spin's worth, plus a wake-up. Raise the budget to that,
  * so that two threads handing an element back and forth leave the state
- * where each one's short spin ends before the other's wake-up does, and
- * every hand-off goes through the kernel. Long sleeps (a slow producer,
- * many more threads than CPUs) leave it be. A short sleep can also mean
- * the other side ran on this thread's CPU once it slept, where spinning
- * cannot help: spin() then bans learning for a while.
+ * where each one sleeps and is woken by the other, and every hand-off
+ * goes through the kernel. Long sleeps (a slow producer, many more threads
+ * than CPUs) leave it be; a producer steadily as slow as a short sleep
+ * makes spin() ban this for a while.
  */
 static void learn_from_sleep(pcq_t *q, enum dir d, uint64_t ns)
 {
@@ -536,10 +633,8 @@ static void learn_from_sleep(pcq_t *q, enum dir d, uint64_t ns)
         s->learn_ban--;
         return;
     }
-    if (ns < SPIN_MAX_NS && ns + ns / 2 > s->spin_ns) {
+    if (ns < SPIN_MAX_NS && ns + ns / 2 > s->spin_ns)
         s->spin_ns = clamp_spin(ns + ns / 2);
-        s->learned = true;
-    }
 }
 
 /* Whether CLOCK_MONOTONIC has reached `deadline`. */
@@ -591,7 +686,7 @@ static int move_now(pcq_t *q, struct xfer *x)
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
     move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
-    if (has_sleepers(q, opposite(x->d)))
+    if (needs_wake(q, opposite(x->d)))
         x->wake_other = true;
     bool complete = x->d == POP || x->done == x->n;
     if (complete)
@@ -682,13 +777,28 @@ static struct timespec deadline_in(uint64_t ns)
 
 /* One element. `elem` is only read on the push side; the cast that drops
  * its const is confined to here and xfer_many. */
-static int xfer_one(pcq_t *q, enum dir d, const void *elem, enum mode mode,
-                    const struct timespec *deadline)
+static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum mode mode,
+                                  const struct timespec *deadline)
 {
     if (q == NULL || elem == NULL)
         return EINVAL;
-    struct xfer x = {d, (unsigned char *)(uintptr_t)elem, 1, 0, mode, deadline, 0, false};
-    lock(&q->side[d]);
+    unsigned char *buf = (unsigned char *)(uintptr_t)elem;
+    struct side *s = &q->side[d];
+    lock(s);
+    /* Fast path: room (push) or an element (pop) right now; what move_now
+     * does for a call that need not wait, without its bookkeeping. (A push
+     * on a closed queue goes the long way, to EPIPE.) */
+    if (!(d == PUSH && s->closed) && available(q, d) > 0) {
+        move(q, d, buf, 1);
+        const bool wake = needs_wake(q, opposite(d));
+        pass_baton(q, d);
+        assert(side_valid(q, d));
+        unlock(s);
+        if (wake)
+            wake_side(q, opposite(d));
+        return 0;
+    }
+    struct xfer x = {d, buf, 1, 0, mode, deadline, 0, false};
     return transfer(q, &x);
 }
 
@@ -787,7 +897,7 @@ void pcq_close(pcq_t *q)
         s->closed = true;
         /* Every waiter must see the close: broadcast, never signal. */
         if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
-            s->pending = true;
+            atomic_store_explicit(&s->pending, true, memory_order_relaxed);
             PCQ_CHECK(pthread_cond_broadcast(&s->cv));
         }
     }
