@@ -117,9 +117,8 @@ struct side {
     _Atomic int cpu;           /* atomic: the CPU of this side's last move, or -1;
                                   stored under mu, loaded anywhere (a hint) */
     unsigned spin_ns;          /* mu: spin budget before sleeping; 0: do not spin */
-    unsigned learn_ban;        /* mu: sleeps to go before learning from one again */
-    unsigned char learn_shift; /* mu: log2 of the next ban */
-    unsigned char slow;        /* mu: spins in a row that succeeded, but slowly */
+    unsigned sleeps;           /* mu: sleeps since the last longest spin */
+    unsigned char slow;        /* mu: spins in a row that ended late */
     unsigned char failed;      /* mu: spins in a row that failed at the least budget */
     unsigned char probe;       /* mu: waits since the last spin, while not spinning */
     bool closed;               /* both locks to write, this side's to read */
@@ -520,15 +519,21 @@ static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
  * and of latency); it only burns CPU when the other side is slow, or not
  * running at all (it shares this CPU, or the machine is busy). So:
  *  - the budget doubles after a spin that paid (the counter moved within
- *    SPIN_PAYS_NS), up to SPIN_MAX_NS, and shrinks by a quarter after one
- *    that failed; after SPIN_FAILS failures at the least budget the side
- *    stops spinning, and only probes with the least budget once in
- *    SPIN_PROBE waits;
+ *    SPIN_PAYS_NS), up to SPIN_MAX_NS, and halves after one that failed;
+ *    after SPIN_FAILS failures at the least budget the side stops
+ *    spinning, and only probes with the least budget once in SPIN_PROBE
+ *    waits;
  *  - a spin that ended with the counter moved, but late, paid nothing: a
- *    few in a row (SPIN_SLOW) count as a failure, and ban the learning
- *    below for a while, since the other side is steadily slow;
+ *    few in a row (SPIN_SLOW) drop the budget to the least;
+ *  - once in SPIN_LONG_EVERY sleeps, a side spins the longest budget. Two
+ *    threads handing an element back and forth can settle where each one
+ *    sleeps before the other's wake-up arrives, so that every hand-off
+ *    goes through the kernel; one spin long enough to outlast a wake-up
+ *    gets them out, and once both spin, every spin pays. Against a steadily
+ *    slow producer it costs a few late spins per SPIN_LONG_EVERY elements;
  *  - no spin while the other side's last move was on this very CPU: it
- *    cannot move while this thread holds the CPU.
+ *    cannot move while this thread holds the CPU, so this thread yields it
+ *    once instead (see spin()).
  * Pauses between two looks at the other side's counter: 4 at first,
  * doubling up to 32, so that a long spin does not keep pulling the line
  * the other side is writing, nor answer late.
@@ -537,9 +542,10 @@ enum {
     SPIN_MIN_NS = 1000,
     SPIN_MAX_NS = 50000,
     SPIN_PAYS_NS = 4000,
-    SPIN_SLOW = 4,
+    SPIN_SLOW = 3,
     SPIN_FAILS = 4,
     SPIN_PROBE = 16,
+    SPIN_LONG_EVERY = 256,
     SPIN_PAUSES = 4,
     SPIN_PAUSES_MAX = 32
 };
@@ -549,92 +555,77 @@ static inline unsigned clamp_spin(uint64_t ns)
     return ns < SPIN_MIN_NS ? SPIN_MIN_NS : ns > SPIN_MAX_NS ? SPIN_MAX_NS : (unsigned)ns;
 }
 
-/* Learning from a sleep is banned for 2, 4, ... 1024 sleeps. */
-static void ban_learning(struct side *s)
+/* Watch the other side's counter for up to `budget` ns, without the lock.
+ * Returns how long until it moved, or UINT64_MAX if it did not. */
+static uint64_t watch(const struct side *o, uint64_t was, unsigned budget)
 {
-    if (s->learn_shift < 10)
-        s->learn_shift++;
-    s->learn_ban = 1u << s->learn_shift;
-}
-
-/*
- * Before sleeping, let go of the lock and watch the other side's counter
- * for up to the side's budget. Returns with the lock held, having updated
- * the budget by what the spin earned (see above). Time, not a count of
- * looks, bounds it: a pause lasts 3 ns on one CPU and 40 on another.
- */
-static void spin(pcq_t *q, enum dir d)
-{
-    struct side *s = &q->side[d];
-    const struct side *o = &q->side[opposite(d)];
-    unsigned budget = s->spin_ns;
-    if (budget == 0) {
-        if (++s->probe < SPIN_PROBE)
-            return;
-        s->probe = 0;
-        budget = SPIN_MIN_NS;
-    }
-    const int cpu = this_cpu();
-    if (cpu >= 0 && atomic_load_explicit(&o->cpu, memory_order_relaxed) == cpu)
-        return;
-    const uint64_t was = s->seen;
-    bool moved = false;
-    unlock(s);
     const uint64_t start = pcq__now_ns(), end = start + budget;
-    uint64_t now = start;
+    uint64_t now;
     int pauses = SPIN_PAUSES;
     do {
         for (int p = 0; p < pauses; p++)
             cpu_relax();
         if (pauses < SPIN_PAUSES_MAX)
             pauses *= 2;
-        /* Relaxed: only a hint; the caller looks again under the lock. */
-        moved = atomic_load_explicit(&o->moved, memory_order_relaxed) != was;
         now = pcq__now_ns();
-    } while (!moved && now < end);
-    lock(s);
+        /* Relaxed: only a hint; the caller looks again under the lock. */
+        if (atomic_load_explicit(&o->moved, memory_order_relaxed) != was)
+            return now - start;
+    } while (now < end);
+    return UINT64_MAX;
+}
 
-    if (moved && now - start <= SPIN_PAYS_NS) { /* paid */
-        s->spin_ns = clamp_spin(2 * (uint64_t)budget);
-        s->slow = s->failed = 0;
-        s->learn_shift = 0;
+/*
+ * Before sleeping (side d's mu held): spin as the budget says, with the
+ * lock let go, and update the budget by what the spin earned. Returns with
+ * the lock held. Time, not a count of looks, bounds the spin: a pause
+ * lasts 3 ns on one CPU and 40 on another.
+ */
+static void spin(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->side[d];
+    const struct side *o = &q->side[opposite(d)];
+    const int cpu = this_cpu();
+    if (cpu >= 0 && atomic_load_explicit(&o->cpu, memory_order_relaxed) == cpu) {
+        /* The other side last ran here: hand it the CPU for a moment
+         * instead, which costs it no wake-up and lets it fill (or drain)
+         * a batch before this thread looks again. */
+        unlock(s);
+        sched_yield();
+        lock(s);
         return;
     }
-    if (moved && ++s->slow < SPIN_SLOW)
-        return; /* late, but maybe only until the other side spins too */
-    if (moved)
-        ban_learning(s); /* steadily late: the other side is slow */
-    s->slow = 0;
-    if (budget > SPIN_MIN_NS) {
-        s->spin_ns = clamp_spin(budget - budget / 4);
+    unsigned budget = s->spin_ns;
+    const bool long_probe = s->sleeps >= SPIN_LONG_EVERY;
+    if (long_probe) {
+        s->sleeps = 0;
+        budget = SPIN_MAX_NS;
+    } else if (budget == 0) {
+        if (++s->probe < SPIN_PROBE)
+            return;
+        s->probe = 0;
+        budget = SPIN_MIN_NS;
+    }
+    const uint64_t was = s->seen;
+    unlock(s);
+    const uint64_t took = watch(o, was, budget);
+    lock(s);
+
+    if (took <= SPIN_PAYS_NS) { /* paid */
+        s->spin_ns = clamp_spin(2 * (uint64_t)budget);
+        s->slow = s->failed = 0;
+    } else if (took != UINT64_MAX && (long_probe || ++s->slow < SPIN_SLOW)) {
+        s->spin_ns = budget; /* late; it may pay once the other side spins too */
+    } else if (took != UINT64_MAX) {
+        s->slow = 0;
+        s->spin_ns = SPIN_MIN_NS; /* steadily late: the other side is slow */
+    } else if (budget > SPIN_MIN_NS) {
+        s->spin_ns = clamp_spin(budget / 2);
     } else if (++s->failed >= SPIN_FAILS) {
         s->failed = 0;
         s->spin_ns = 0;
         s->probe = 0;
-    } else {
-        s->spin_ns = SPIN_MIN_NS;
     }
-}
-
-/*
- * A thread of side d slept `ns` and can now proceed. Had it spun that
- * long (with a margin), it would not have slept: the other side was busy
- * for less than a spin's worth, plus a wake-up. Raise the budget to that,
- * so that two threads handing an element back and forth leave the state
- * where each one sleeps and is woken by the other, and every hand-off
- * goes through the kernel. Long sleeps (a slow producer, many more threads
- * than CPUs) leave it be; a producer steadily as slow as a short sleep
- * makes spin() ban this for a while.
- */
-static void learn_from_sleep(pcq_t *q, enum dir d, uint64_t ns)
-{
-    struct side *s = &q->side[d];
-    if (s->learn_ban > 0) {
-        s->learn_ban--;
-        return;
-    }
-    if (ns < SPIN_MAX_NS && ns + ns / 2 > s->spin_ns)
-        s->spin_ns = clamp_spin(ns + ns / 2);
 }
 
 /* Whether CLOCK_MONOTONIC has reached `deadline`. */
@@ -661,7 +652,6 @@ struct xfer {
     size_t done;        /* moved so far */
     enum mode mode;
     const struct timespec *deadline; /* TIMED only */
-    uint64_t slept_at;  /* when the call first slept, until it next moves */
     bool wake_other;    /* the other side has sleepers to wake for what it moved */
 };
 
@@ -679,10 +669,6 @@ static int move_now(pcq_t *q, struct xfer *x)
     uint64_t avail = available(q, x->d);
     if (avail == 0)
         return x->d == POP && s->closed ? EPIPE : EAGAIN; /* POP: closed and drained */
-    if (x->slept_at != 0) {
-        learn_from_sleep(q, x->d, pcq__now_ns() - x->slept_at);
-        x->slept_at = 0;
-    }
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
     move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
@@ -731,8 +717,9 @@ static int transfer(pcq_t *q, struct xfer *x)
         }
         if (!slept) {
             slept = true;
-            x->slept_at = pcq__now_ns();
             s->waits++;
+            if (s->sleeps < SPIN_LONG_EVERY)
+                s->sleeps++;
         }
         timed_out = sleep_once(q, x->d, x->mode == TIMED ? x->deadline : NULL);
     }
@@ -798,7 +785,7 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
             wake_side(q, opposite(d));
         return 0;
     }
-    struct xfer x = {d, buf, 1, 0, mode, deadline, 0, false};
+    struct xfer x = {d, buf, 1, 0, mode, deadline, false};
     return transfer(q, &x);
 }
 
@@ -812,7 +799,7 @@ static int xfer_many(pcq_t *q, enum dir d, const void *buf, size_t n, size_t *mo
         return EINVAL;
     if (n == 0)
         return 0;
-    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 0, false};
+    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, false};
     lock(&q->side[d]);
     int rc = transfer(q, &x);
     *moved = x.done;
