@@ -136,6 +136,7 @@ struct side {
 struct pcq {
     size_t cap; /* capacity in elements */
     size_t esz; /* element size in bytes */
+    size_t low; /* room that wakes a sleeping producer: a quarter of the ring */
     bool tools; /* under Valgrind: annotate for its thread checkers */
     alignas(CACHE_LINE) struct side side[2];
     /* cap * esz bytes of elements; slot i at slots + i * esz. */
@@ -204,11 +205,7 @@ static inline uint64_t available(pcq_t *q, enum dir d)
     return n > 0 ? n : look(q, d);
 }
 
-/* Whether a thread of side d can proceed now, or must fail: closed. */
-static inline bool can_go(pcq_t *q, enum dir d)
-{
-    return q->side[d].closed || available(q, d) > 0;
-}
+
 
 #ifndef NDEBUG
 /* Debug invariant of side d, for assert(); its mu is held. */
@@ -274,6 +271,7 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     memset(q, 0, hdr);
     q->cap = capacity;
     q->esz = elem_size;
+    q->low = capacity >= 4 ? capacity / 4 : 1;
     q->tools = pcq__under_tools();
 
     /* Every init failure is a resource shortage to the caller: ENOMEM. */
@@ -393,6 +391,34 @@ static inline bool needs_wake(const pcq_t *q, enum dir d)
            !atomic_load_explicit(&s->pending, memory_order_seq_cst);
 }
 
+/* How much side d must be able to move before its sleepers are woken: an
+ * element, or a quarter of the ring of room. A producer sleeps only on a
+ * full ring; woken at the first free slot, it would push one element and
+ * sleep again, once per element, while the consumers set the pace. */
+static inline uint64_t wake_at(const pcq_t *q, enum dir d) { return d == PUSH ? q->low : 1; }
+
+/* Whether side d's sleepers are worth waking now (its mu held). */
+static inline bool worth_waking(pcq_t *q, enum dir d)
+{
+    return q->side[d].closed || available(q, d) >= wake_at(q, d);
+}
+
+/* Room as the pop side sees it (its mu held): never less than there is. */
+static inline uint64_t room_seen_by_pop(const pcq_t *q)
+{
+    const struct side *s = &q->side[POP];
+    return q->cap - (s->seen - mine(s));
+}
+
+/* After side d moved elements (its mu held): whether the other side has
+ * sleepers to wake for them. */
+static inline bool wake_other_for(pcq_t *q, enum dir d)
+{
+    if (d == PUSH)
+        return needs_wake(q, POP);
+    return needs_wake(q, PUSH) && room_seen_by_pop(q) >= q->low;
+}
+
 /*
  * Wake one sleeper of side d (its mu held) unless a wake-up is already on
  * its way there: that thread will pass the baton on if there is more for
@@ -435,8 +461,7 @@ static inline void pass_baton(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
-        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 &&
-        can_go(q, d))
+        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && worth_waking(q, d))
         wake_one(q, d);
 }
 
@@ -456,7 +481,7 @@ static void wait_cancelled(void *arg)
 {
     const struct wait_ctx *c = arg;
     back_from_wait(c->q, c->d);
-    if (can_go(c->q, c->d))
+    if (worth_waking(c->q, c->d))
         wake_one(c->q, c->d);
     unlock(&c->q->side[c->d]);
 }
@@ -555,9 +580,10 @@ static inline unsigned clamp_spin(uint64_t ns)
     return ns < SPIN_MIN_NS ? SPIN_MIN_NS : ns > SPIN_MAX_NS ? SPIN_MAX_NS : (unsigned)ns;
 }
 
-/* Watch the other side's counter for up to `budget` ns, without the lock.
- * Returns how long until it moved, or UINT64_MAX if it did not. */
-static uint64_t watch(const struct side *o, uint64_t was, unsigned budget)
+/* Watch the other side's counter for up to `budget` ns, without the lock,
+ * until it has moved `need` past `was`. Returns how long that took, or
+ * UINT64_MAX if it did not happen in time. */
+static uint64_t watch(const struct side *o, uint64_t was, uint64_t need, unsigned budget)
 {
     const uint64_t start = pcq__now_ns(), end = start + budget;
     uint64_t now;
@@ -569,7 +595,7 @@ static uint64_t watch(const struct side *o, uint64_t was, unsigned budget)
             pauses *= 2;
         now = pcq__now_ns();
         /* Relaxed: only a hint; the caller looks again under the lock. */
-        if (atomic_load_explicit(&o->moved, memory_order_relaxed) != was)
+        if (atomic_load_explicit(&o->moved, memory_order_relaxed) - was >= need)
             return now - start;
     } while (now < end);
     return UINT64_MAX;
@@ -606,9 +632,12 @@ static void spin(pcq_t *q, enum dir d)
         s->probe = 0;
         budget = SPIN_MIN_NS;
     }
-    const uint64_t was = s->seen;
+    /* What the other side must move for this spin to end: an element, or
+     * (pushing) the room a sleeping producer would be woken for. */
+    const uint64_t avail = available(q, d), want = wake_at(q, d);
+    const uint64_t was = s->seen, need = avail < want ? want - avail : 1;
     unlock(s);
-    const uint64_t took = watch(o, was, budget);
+    const uint64_t took = watch(o, was, need, budget);
     lock(s);
 
     if (took <= SPIN_PAYS_NS) { /* paid */
@@ -626,6 +655,34 @@ static void spin(pcq_t *q, enum dir d)
         s->spin_ns = 0;
         s->probe = 0;
     }
+}
+
+static bool timespec_ok(const struct timespec *ts)
+{
+    return ts != NULL && ts->tv_nsec >= 0 && ts->tv_nsec <= 999999999L;
+}
+
+/* now + ns on CLOCK_MONOTONIC; cannot overflow a 64-bit time_t. */
+static struct timespec deadline_in(uint64_t ns)
+{
+    const uint64_t now = pcq__now_ns();
+    uint64_t sec = now / 1000000000u + ns / 1000000000u;
+    uint64_t nsec = now % 1000000000u + ns % 1000000000u;
+    if (nsec >= 1000000000u) {
+        nsec -= 1000000000u;
+        sec++;
+    }
+    struct timespec d;
+    /* UINT64_MAX ns is ~1.8e10 s: far inside time_t's range when it has 64
+     * bits. With a 32-bit time_t, saturate instead of wrapping. */
+    if (sizeof(time_t) < sizeof(uint64_t) && sec > (uint64_t)INT32_MAX) {
+        d.tv_sec = INT32_MAX;
+        d.tv_nsec = 999999999L;
+        return d;
+    }
+    d.tv_sec = (time_t)sec;
+    d.tv_nsec = (long)nsec;
+    return d;
 }
 
 /* Whether CLOCK_MONOTONIC has reached `deadline`. */
@@ -672,12 +729,33 @@ static int move_now(pcq_t *q, struct xfer *x)
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
     move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
-    if (needs_wake(q, opposite(x->d)))
+    if (wake_other_for(q, x->d))
         x->wake_other = true;
     bool complete = x->d == POP || x->done == x->n;
     if (complete)
         pass_baton(q, x->d);
     return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
+}
+
+/* Once a producer sleeps, consumers wake it only when a quarter of the
+ * ring is free; should they stop short of that, it wakes by itself after
+ * this long and takes what room there is. */
+#define PRODUCER_NAP_NS 1000000u
+
+/* Sleep once for call x (its side's mu held); returns whether its own
+ * deadline passed. */
+static bool wait_once(pcq_t *q, struct xfer *x)
+{
+    const struct timespec *deadline = x->mode == TIMED ? x->deadline : NULL;
+    if (x->d == PUSH && q->low > 1) {
+        struct timespec nap = deadline_in(PRODUCER_NAP_NS);
+        if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
+            (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec)) {
+            sleep_once(q, x->d, &nap);
+            return false; /* a nap's end is not the call's deadline */
+        }
+    }
+    return sleep_once(q, x->d, deadline);
 }
 
 /*
@@ -721,41 +799,13 @@ static int transfer(pcq_t *q, struct xfer *x)
             if (s->sleeps < SPIN_LONG_EVERY)
                 s->sleeps++;
         }
-        timed_out = sleep_once(q, x->d, x->mode == TIMED ? x->deadline : NULL);
+        timed_out = wait_once(q, x);
     }
     assert(side_valid(q, x->d));
     unlock(s);
     if (x->wake_other)
         wake_side(q, opposite(x->d));
     return rc;
-}
-
-static bool timespec_ok(const struct timespec *ts)
-{
-    return ts != NULL && ts->tv_nsec >= 0 && ts->tv_nsec <= 999999999L;
-}
-
-/* now + ns on CLOCK_MONOTONIC; cannot overflow a 64-bit time_t. */
-static struct timespec deadline_in(uint64_t ns)
-{
-    const uint64_t now = pcq__now_ns();
-    uint64_t sec = now / 1000000000u + ns / 1000000000u;
-    uint64_t nsec = now % 1000000000u + ns % 1000000000u;
-    if (nsec >= 1000000000u) {
-        nsec -= 1000000000u;
-        sec++;
-    }
-    struct timespec d;
-    /* UINT64_MAX ns is ~1.8e10 s: far inside time_t's range when it has 64
-     * bits. With a 32-bit time_t, saturate instead of wrapping. */
-    if (sizeof(time_t) < sizeof(uint64_t) && sec > (uint64_t)INT32_MAX) {
-        d.tv_sec = INT32_MAX;
-        d.tv_nsec = 999999999L;
-        return d;
-    }
-    d.tv_sec = (time_t)sec;
-    d.tv_nsec = (long)nsec;
-    return d;
 }
 
 /* ------------------------------------------------------------------ */
@@ -777,7 +827,7 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
      * on a closed queue goes the long way, to EPIPE.) */
     if (!(d == PUSH && s->closed) && available(q, d) > 0) {
         move(q, d, buf, 1);
-        const bool wake = needs_wake(q, opposite(d));
+        const bool wake = wake_other_for(q, d);
         pass_baton(q, d);
         assert(side_valid(q, d));
         unlock(s);
