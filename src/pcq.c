@@ -136,7 +136,7 @@ struct side {
 struct pcq {
     size_t cap; /* capacity in elements */
     size_t esz; /* element size in bytes */
-    size_t low; /* room that wakes a sleeping producer: a quarter of the ring */
+    size_t low; /* room a waiting producer's spin waits for: a quarter of the ring */
     bool tools; /* under Valgrind: annotate for its thread checkers */
     alignas(CACHE_LINE) struct side side[2];
     /* cap * esz bytes of elements; slot i at slots + i * esz. */
@@ -391,32 +391,10 @@ static inline bool needs_wake(const pcq_t *q, enum dir d)
            !atomic_load_explicit(&s->pending, memory_order_seq_cst);
 }
 
-/* How much side d must be able to move before its sleepers are woken: an
- * element, or a quarter of the ring of room. A producer sleeps only on a
- * full ring; woken at the first free slot, it would push one element and
- * sleep again, once per element, while the consumers set the pace. */
-static inline uint64_t wake_at(const pcq_t *q, enum dir d) { return d == PUSH ? q->low : 1; }
-
-/* Whether side d's sleepers are worth waking now (its mu held). */
-static inline bool worth_waking(pcq_t *q, enum dir d)
+/* Whether side d can proceed now, or must fail: closed (its mu held). */
+static inline bool can_go(pcq_t *q, enum dir d)
 {
-    return q->side[d].closed || available(q, d) >= wake_at(q, d);
-}
-
-/* Room as the pop side sees it (its mu held): never less than there is. */
-static inline uint64_t room_seen_by_pop(const pcq_t *q)
-{
-    const struct side *s = &q->side[POP];
-    return q->cap - (s->seen - mine(s));
-}
-
-/* After side d moved elements (its mu held): whether the other side has
- * sleepers to wake for them. */
-static inline bool wake_other_for(pcq_t *q, enum dir d)
-{
-    if (d == PUSH)
-        return needs_wake(q, POP);
-    return needs_wake(q, PUSH) && room_seen_by_pop(q) >= q->low;
+    return q->side[d].closed || available(q, d) > 0;
 }
 
 /*
@@ -461,7 +439,7 @@ static inline void pass_baton(pcq_t *q, enum dir d)
 {
     struct side *s = &q->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
-        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && worth_waking(q, d))
+        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
 }
 
@@ -481,7 +459,7 @@ static void wait_cancelled(void *arg)
 {
     const struct wait_ctx *c = arg;
     back_from_wait(c->q, c->d);
-    if (worth_waking(c->q, c->d))
+    if (can_go(c->q, c->d))
         wake_one(c->q, c->d);
     unlock(&c->q->side[c->d]);
 }
@@ -558,7 +536,13 @@ static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
  *    slow producer it costs a few late spins per SPIN_LONG_EVERY elements;
  *  - no spin while the other side's last move was on this very CPU: it
  *    cannot move while this thread holds the CPU, so this thread yields it
- *    once instead (see spin()).
+ *    once instead (see spin());
+ *  - a producer's spin waits for a quarter of the ring of room, not one
+ *    slot: while consumers doing real work set the pace, a producer that
+ *    spun for each free slot to push one element burnt as much CPU as the
+ *    consumers' work. Waiting for a batch lets it push a burst, or, when
+ *    that much room does not come in time, fail and sleep; a producer that
+ *    finds any room pushes, whatever its spin waited for.
  * Pauses between two looks at the other side's counter: 4 at first,
  * doubling up to 32, so that a long spin does not keep pulling the line
  * the other side is writing, nor answer late.
@@ -634,7 +618,9 @@ static void spin(pcq_t *q, enum dir d)
     }
     /* What the other side must move for this spin to end: an element, or
      * (pushing) the room a sleeping producer would be woken for. */
-    const uint64_t avail = available(q, d), want = wake_at(q, d);
+    /* From the copy the caller just took: a move since then ends the spin
+     * at its first look. */
+    const uint64_t avail = room_by(q, d, mine(s), s->seen), want = d == PUSH ? q->low : 1;
     const uint64_t was = s->seen, need = avail < want ? want - avail : 1;
     unlock(s);
     const uint64_t took = watch(o, was, need, budget);
@@ -729,33 +715,12 @@ static int move_now(pcq_t *q, struct xfer *x)
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
     move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
-    if (wake_other_for(q, x->d))
+    if (needs_wake(q, opposite(x->d)))
         x->wake_other = true;
     bool complete = x->d == POP || x->done == x->n;
     if (complete)
         pass_baton(q, x->d);
     return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
-}
-
-/* Once a producer sleeps, consumers wake it only when a quarter of the
- * ring is free; should they stop short of that, it wakes by itself after
- * this long and takes what room there is. */
-#define PRODUCER_NAP_NS 1000000u
-
-/* Sleep once for call x (its side's mu held); returns whether its own
- * deadline passed. */
-static bool wait_once(pcq_t *q, struct xfer *x)
-{
-    const struct timespec *deadline = x->mode == TIMED ? x->deadline : NULL;
-    if (x->d == PUSH && q->low > 1) {
-        struct timespec nap = deadline_in(PRODUCER_NAP_NS);
-        if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
-            (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec)) {
-            sleep_once(q, x->d, &nap);
-            return false; /* a nap's end is not the call's deadline */
-        }
-    }
-    return sleep_once(q, x->d, deadline);
 }
 
 /*
@@ -799,7 +764,7 @@ static int transfer(pcq_t *q, struct xfer *x)
             if (s->sleeps < SPIN_LONG_EVERY)
                 s->sleeps++;
         }
-        timed_out = wait_once(q, x);
+        timed_out = sleep_once(q, x->d, x->mode == TIMED ? x->deadline : NULL);
     }
     assert(side_valid(q, x->d));
     unlock(s);
@@ -827,7 +792,7 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
      * on a closed queue goes the long way, to EPIPE.) */
     if (!(d == PUSH && s->closed) && available(q, d) > 0) {
         move(q, d, buf, 1);
-        const bool wake = wake_other_for(q, d);
+        const bool wake = needs_wake(q, opposite(d));
         pass_baton(q, d);
         assert(side_valid(q, d));
         unlock(s);
