@@ -61,8 +61,8 @@ static const char S_CUSTOM[] = "selected configurations";
  * (one element after 100 ms: a pop that blocks that long). */
 #define CPU_SEGMENTS(q)                                                                   \
     {.title = S_CPU, .queues = q, .pace_ns = 10000, .count = 2000},                       \
-    {.title = S_CPU, .queues = q, .pace_ns = 100000, .count = 300},                       \
-    {.title = S_CPU, .queues = q, .pace_ns = 1000000, .count = 50},                       \
+    {.title = S_CPU, .queues = q, .pace_ns = 100000, .count = 800},                       \
+    {.title = S_CPU, .queues = q, .pace_ns = 1000000, .count = 120},                      \
     {.title = S_CPU, .queues = q, .pace_ns = 100000000, .count = 1}
 
 /*
@@ -169,7 +169,7 @@ static void usage(FILE *out)
         "measurement:\n"
         "  --repeats N             measured rounds per scenario (default 5; at most 32)\n"
         "  --warmups N             unmeasured rounds before them (default 1)\n"
-        "  --run-ms MS             a sized run's length (default 100; quick 40, full 250)\n"
+        "  --run-ms MS             a sized run's length (default 100; quick 60, full 250)\n"
         );
     fprintf(out,
         "  --time-limit S          a spinning queue's run longer than S seconds is stopped and\n"
@@ -572,7 +572,7 @@ int main(int argc, char **argv)
             seg = quick;
             nseg = sizeof quick / sizeof quick[0];
             if (!run_set)
-                lim.run_s = 0.04;
+                lim.run_s = 0.06;
         } else if (strcmp(matrix, "full") == 0) {
             seg = full;
             nseg = sizeof full / sizeof full[0];
