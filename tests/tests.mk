@@ -54,7 +54,7 @@ DRD          := valgrind --tool=drd --check-stack-var=yes $(VG_COMMON)
         race-selftest model test-install
 test: deps
 	$(MAKE) --no-print-directory test-unit test-spurious test-clang tsan asan \
-	    helgrind drd race-selftest model test-tools test-install test-bench
+	    helgrind drd race-selftest model test-tools test-install test-embed test-bench
 	@echo "make test: every target passed"
 
 deps:
@@ -132,3 +132,20 @@ race-selftest: $(RACE)/fixture-plain $(RACE)/fixture-tsan $(RACE)/fixture-asan
 # truncated search (depth too small) fails.
 model:
 	@CC="$(CC)" MODEL_DIR="$(abspath $(B))/model" sh tests/model/model.sh
+
+# An embedder's program (tests/embed/pipeline.c: three stages, a close
+# cascade, blocking and timed modes, and a planted race of its own) linked
+# with libpcq.so as a user's program would be, run natively, under Helgrind
+# (blocking mode with no suppressions; timed mode with the glibc file
+# share/helgrind-glibc.supp; the planted race still caught) and under DRD
+# with no suppressions (tests/embed/run.sh).
+EMBED := $(B)/embed
+$(EMBED)/pipeline: tests/embed/pipeline.c include/pcq.h $(B)/libpcq.so
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude $(TEST_CFLAGS) $(PTHREAD) $< \
+	  -L$(B) -lpcq -o $@
+
+.PHONY: test-embed
+test-embed: $(EMBED)/pipeline
+	LD_LIBRARY_PATH=$(B) HELGRIND='$(HELGRIND)' DRD='$(DRD)' \
+	  sh tests/embed/run.sh $< share/helgrind-glibc.supp $(EMBED)/log
