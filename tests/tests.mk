@@ -145,7 +145,15 @@ $(EMBED)/pipeline: tests/embed/pipeline.c include/pcq.h $(B)/libpcq.so
 	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude $(TEST_CFLAGS) $(PTHREAD) $< \
 	  -L$(B) -lpcq -o $@
 
+# The same library under ThreadSanitizer: a program built with it, libpcq.so
+# without it (as installed); 64-byte elements, so the copies are memcpy
+# calls TSan sees (tests/embed/bigelem.c).
+$(EMBED)/bigelem-tsan: tests/embed/bigelem.c include/pcq.h $(B)/libpcq.so
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -Iinclude $(TEST_CFLAGS) $(SAN_TSAN) $(PTHREAD) $< -L$(B) -lpcq -o $@
+
 .PHONY: test-embed
-test-embed: $(EMBED)/pipeline
+test-embed: $(EMBED)/pipeline $(EMBED)/bigelem-tsan
 	LD_LIBRARY_PATH=$(B) HELGRIND='$(HELGRIND)' DRD='$(DRD)' \
 	  sh tests/embed/run.sh $< share/helgrind-glibc.supp $(EMBED)/log
+	LD_LIBRARY_PATH=$(B) $(TSAN_ENV) $(EMBED)/bigelem-tsan
