@@ -1,14 +1,14 @@
 /*
  * pcq.pml — a Spin model of pcq's two-lock wait/signal protocol.
  *
- * This model mirrors src/pcq.c at e97ced3
- * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one(), xfer_many(),
- * transfer(), move_now(), move(), look(), available(), has_sleepers(),
- * wake_one(), wake_side(), back_from_wait(), pass_baton(),
- * wait_cancelled(), sleep_once(), spin() or pcq_close() change, change the
- * model with them and update the hash; `make model` says when src/pcq.c
- * differs from it. Run with `make model` (tests/model/model.sh); not part
- * of the library.
+ * This model mirrors src/pcq.c at ee0bcc9
+ * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
+ * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
+ * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
+ * pass_baton(), wait_cancelled(), sleep_once(), spin() or pcq_close()
+ * change, change the model with them and update the hash; `make model`
+ * says when src/pcq.c differs from it. Run with `make model`
+ * (tests/model/model.sh); not part of the library.
  *
  * What it checks, for NP producers x NC consumers x capacity CAP (default
  * 2 x 2 x 2), each producer pushing NV values with pcq_push or
@@ -43,30 +43,40 @@
  * its own mutex, condition variable, published counter `moved`, private
  * copy `seen` of the other side's counter, atomic `waiters` and `pending`
  * flag. A side copies its elements under its own lock, publishes `moved`,
- * then reads the other side's `waiters`; if any sleep, it lets go of its
- * own lock and signals under the other side's (wake_side). A thread about
- * to sleep announces itself in `waiters`, re-reads the other side's
- * counter (look), and waits only if it still cannot proceed: the announce
- * and the publish are sequentially consistent, so at least one of the two
- * threads sees the other's write (Dekker). Within a side, wake_one()
- * signals only when no wake-up is in flight; any thread back from a wait
- * clears the flag; a complete call passes the baton to the next of its
- * side if that side can still proceed. Before its first sleep in a call a
- * thread spins (lets go of its lock, takes it again and re-checks). Close
- * takes both locks, sets `closed` on both sides, and broadcasts each side
- * that has waiters. What the model does not check: how soon a sleeper
- * wakes (only that none sleeps for good).
+ * then asks needs_wake() of the other side: `waiters` > 0 and no wake-up
+ * already on its way (`pending` clear); if so, it lets go of its own lock
+ * and signals under the other side's (wake_side). A thread about to sleep
+ * announces itself in `waiters`, re-reads the other side's counter
+ * (look), and waits only if it still cannot proceed: the announce and the
+ * publish are sequentially consistent, so at least one of the two threads
+ * sees the other's write (Dekker). Within a side, wake_one() signals only
+ * when no wake-up is in flight, and sets `pending` under the side's lock;
+ * any thread back from a wait clears it (back_from_wait), before it looks
+ * at the ring again; a complete call passes the baton to the next of its
+ * side if that side can still proceed. That clear and the mover's
+ * publish are the second Dekker pair (publish, then load `pending`; clear,
+ * then load `moved`): a mover that sees `pending` set and skips the
+ * other side's lock has published before the clear, so the woken thread
+ * sees its elements (or room). Before its first sleep in a call a thread
+ * spins (lets go of its lock, takes it again and re-checks). Close takes
+ * both locks, sets `closed` on both sides, and broadcasts each side that
+ * has waiters, setting its `pending`. What the model does not check: how
+ * soon a sleeper wakes (only that none sleeps for good).
  *
  * Memory model: Spin interleaves whole statements, i.e. sequential
- * consistency. That is what the C's seq_cst publish, announce and loads
- * give the Dekker pairing. The relaxed accesses elsewhere in the C are
- * under the lock that orders them (wake_one's and pcq_close's reads of
- * `waiters`), or only a hint (spin's watch of the counter), or the
- * decrements of `waiters` (under the lock): seen late by the other side,
- * a decrement only sends it to take the lock and find no one to wake, as
- * a read just before the decrement does in the model. What a missing
- * fence would allow (the load of `waiters` performed before the store of
- * `moved`) is the NO_FENCE variant.
+ * consistency. That is what the C's seq_cst publish, announce, clear of
+ * `pending` and loads give the two Dekker pairs. The relaxed accesses
+ * elsewhere in the C are under the lock that orders them (wake_one's,
+ * pass_baton's and pcq_close's reads of `waiters` and `pending`), or only
+ * a hint (spin's watch of the counter, the CPU of a side's last move), or
+ * stores under the lock that the other side may see late: a decrement of
+ * `waiters`, or wake_one's set of `pending` (pcq_close's is under both
+ * locks, and every load of `pending` holds one of them). Seen late, either
+ * only sends the other side to take the lock and find no one to wake (or
+ * the wake-up already on its way), as a read just before the store does
+ * in the model. What a missing fence would allow (the load of `waiters`,
+ * or of `pending`, performed before the store of `moved`) is the NO_FENCE
+ * and PENDING_EARLY variants.
  *
  * Configurations (spin -D...):
  *  default      the closer joins the producers, then closes (the usual
@@ -104,6 +114,18 @@
  *                after announcing itself (it trusts its copy): a mover
  *                that published and read `waiters` just before the
  *                announcement is missed by both.
+ *  PENDING_EARLY  the mover reads the other side's `pending` before it
+ *                publishes `moved` (the second pair's reordering): it sees
+ *                a wake-up on its way; the woken thread clears `pending`,
+ *                looks before the publish, finds nothing and sleeps
+ *                again; the mover then sees it asleep, but trusts its
+ *                stale `pending` and wakes no one. (The woken thread's
+ *                half of the pair has slack: with its clear moved after
+ *                its first look, the default, QUOTA and CAP=1
+ *                configurations still pass, as every path from there
+ *                looks again after the clear (the next move_now, the
+ *                re-check before a sleep, pass_baton's can_go) or wakes
+ *                the next sleeper without looking. Not a variant, then.)
  *  SIGNAL_UNLOCKED  wake_side() reads the other side's `pending` and
  *                `waiters` and signals without taking that side's lock:
  *                the signal lands between a sleeper's announcement and
@@ -172,17 +194,30 @@
  *                        that step, then it is PUBLISH; then, for a push
  *                        that would raise the high-water mark, HWLOOK (look
  *                        again, raise it).
- *  has_sleepers()        SLEEPERS: wake = waiters[other] > 0
- *                        (x->wake_other).
- *  pass_baton()          in settle(), or the BATON step when can_go() has
- *                        to look.
+ *  needs_wake()          SLEEPERS (load waiters[other]), then, if it is
+ *                        > 0, PENDING (load pending[other]): wake =
+ *                        waiters > 0 && pending == 0 (x->wake_other, or
+ *                        the fast path's `wake`). Two racy loads, two
+ *                        steps.
+ *  pass_baton()          in settle(); the BATON step when can_go() has
+ *                        to look; wake_one()'s store of `pending` in the
+ *                        SIGNAL step, as settle() and BATON follow a racy
+ *                        load.
  *  wake_one()            wake_one(d): if pending == 0 && waiters > 0:
  *                        pending = 1 and signal.
  *  wake_side()           WAKE (after the call's unlock) or MIDWAKE (a push
  *                        batch that filled the ring: unlock, wake, lock,
  *                        move_now again): lock the other side, wake_one,
  *                        unlock.
- *  back_from_wait()      back_from_wait(d): waiters--; pending = 0.
+ *  back_from_wait()      back_from_wait(d): waiters--; pending = 0, in
+ *                        WOKEN's step. Two racy stores in one step: the
+ *                        other side reads them only in needs_wake(), in
+ *                        the opposite order (waiters, then pending), and
+ *                        only for wake = waiters > 0 && !pending; the one
+ *                        outcome that splitting them adds (the new
+ *                        waiters with the old pending) gives the same
+ *                        wake as both old values (waiters still > 0) or
+ *                        as both new (none left, pending not read).
  *  sleep_once()          ANNOUNCE (waiters++), RECHECK (closed or look; if
  *                        it can go: UNANNOUNCE (waiters--) and move_now
  *                        again; else join the set and release the mutex in
@@ -212,18 +247,24 @@
  *                        gets the mutex back reaches all that an earlier
  *                        cancellation does.
  *  wait_cancelled()      WOKEN's back_from_wait, then CANCELLED: wake_one
- *                        if can_go, unlock; the thread ends (its call
- *                        returns ECANCELED in the model so the process can
- *                        record what a cancelled push_many had put in).
+ *                        if can_go (in SIGNAL when can_go looked), unlock;
+ *                        the thread ends (its call returns ECANCELED in
+ *                        the model so the process can record what a
+ *                        cancelled push_many had put in).
  *  spin()                unlock; lock (the next MOVE step): between the
- *                        two, every other thread may run. The C only
- *                        watches the other side's counter meanwhile (a
- *                        hint, relaxed) and the budget only bounds how
- *                        long: not modelled.
+ *                        two, every other thread may run. The C watches
+ *                        the other side's counter meanwhile (a hint,
+ *                        relaxed; for a producer, until a quarter of the
+ *                        ring is free), or, when the other side last ran
+ *                        on this CPU, sched_yield()s; the budget only
+ *                        bounds how long: not modelled. A spin that
+ *                        returns without letting go of the lock (a side
+ *                        that stopped spinning) is the run where MOVE
+ *                        comes straight after the unlock.
  *  xfer_one(),           thread(): lock, then transfer()'s loop with the
  *  xfer_many(),          same order of tests (closed push -> EPIPE;
  *  transfer(),           room/elements -> move min(avail, n - done),
- *  move_now()            has_sleepers, pass_baton if complete (pop, or
+ *  move_now()            needs_wake, pass_baton if complete (pop, or
  *                        push with all n in), 0 if complete; closed and
  *                        empty pop -> EPIPE; else EAGAIN: wake the other
  *                        side mid-batch if owed, else spin once, else
@@ -234,14 +275,20 @@
  *                        is modelled: try and timed calls leave the loop
  *                        earlier but wait and wake the same way (a timeout
  *                        is a spurious return, then the same re-check
- *                        before ETIMEDOUT).
+ *                        before ETIMEDOUT). xfer_one()'s fast path (room
+ *                        or an element at once: move 1, needs_wake,
+ *                        pass_baton, unlock, wake_side if owed) is the
+ *                        loop's first pass for n = 1; when it finds none,
+ *                        its look is taken again by move_now() before
+ *                        anything else is read, so the model's one look
+ *                        stands for both.
  *  pcq_close()           closer: lock PUSH, then POP; for each side:
  *                        closed, and if it has waiters: pending = 1 and
  *                        broadcast; unlock POP, then PUSH.
  *  side_valid()          valid(d), with pending <= 1 and the model's own
  *                        checks, at every release of mtx[d].
- *  statistics, spin and  not modelled (no effect on the protocol).
- *  learning budgets
+ *  statistics, spin      not modelled (no effect on the protocol).
+ *  budgets, s->cpu
  *  PCQ_INJECT_SPURIOUS   not modelled: the test build's early return
  *                        (unlock; lock) is the spin step again.
  *
@@ -249,23 +296,26 @@
  * its `pc`: each option of thread()'s loop is one step, one atomic Promela
  * statement, named by the pc it runs at (MOVE, PUBLISH, ... above the
  * queue's variables). A step holds at most one racy access: a store or
- * load of `moved` or `waiters`, which one side writes under its own lock
- * and the other reads under its own lock or none. The rest of a step is
- * accesses guarded by a lock the thread holds (no other thread sees them
- * until it lets go), a lock taken in its guard, lock releases at its end,
- * and ring slots, which the counters hand from side to side so that no
- * two threads touch one at once (ring_put and ring_get assert the slot is
- * in the state the hand-off promises). That is Lipton's reduction
+ * load of `moved`, `waiters` or `pending`, which one side writes under its
+ * own lock and the other reads under its own lock or none (pcq_close's
+ * stores of `pending` are not racy: it holds both locks, and every load
+ * holds one). The rest of a step is accesses guarded by a lock the thread
+ * holds (no other thread sees them until it lets go), a lock taken in its
+ * guard, lock releases at its end, and ring slots, which the counters
+ * hand from side to side so that no two threads touch one at once
+ * (ring_put and ring_get assert the slot is in the state the hand-off
+ * promises). That is Lipton's reduction
  * (acquisitions move right, releases left, guarded accesses either way,
  * one non-mover per step): every interleaving of the C's statements is
- * equivalent to one of these steps'. So every
- * racy access is a step of its own, in the C's order: the publish, each
- * look, the announce and its undoing, the read of the other side's
- * waiters; in C a step is several statements, in the model it cannot be
- * cut. The waiter sets too change only under their side's lock: a thread
- * leaves its set, spuriously or cancelled, in the step that takes the
- * lock back. SIGNAL_UNLOCKED breaks the premise (pending and the set are
- * then touched without the lock): there the signal, its test, and the
+ * equivalent to one of these steps'. So every racy access is a step of
+ * its own, in the C's order: the publish, each look, the announce and its
+ * undoing, needs_wake's reads of the other side's waiters and pending,
+ * wake_one's set of pending (one exception: back_from_wait, see above); in
+ * C a step is several statements, in the model it cannot be cut. The
+ * waiter sets too change only under their side's lock: a thread leaves
+ * its set, spuriously or cancelled, in the step that takes the lock back.
+ * SIGNAL_UNLOCKED breaks the premise (pending and the set are then
+ * touched without the lock): there the signal, its test, and the
  * sleeper's join are steps of their own.
  * A step blocks only in its guard, except pcq_close's, which may pause
  * between its two locks holding the first, as the C does.
@@ -335,19 +385,21 @@
 #define MOVE_HELD 2   /* move_now() again, the lock still held */
 #define PUBLISH 3     /* move(): the seq_cst store of moved, after a look */
 #define HWLOOK 4      /* move(): look again before raising high_water */
-#define SLEEPERS 5    /* move_now(): has_sleepers(other side) */
-#define BATON 6       /* pass_baton(): can_go() had to look */
-#define MIDWAKE 7     /* transfer(): wake_side mid-batch, then lock again */
-#define WAKE 8        /* transfer(): wake_side after the unlock */
-#define ANNOUNCE 9    /* sleep_once(): waiters++ */
-#define RECHECK 10    /* sleep_once(): closed || look() > 0, else wait */
-#define UNANNOUNCE 11 /* sleep_once(): it can go after all: waiters-- */
-#define JOIN 12       /* SIGNAL_UNLOCKED only: the wait, apart from the re-check */
-#define WOKEN 13      /* in pthread_cond_wait: out of the set, re-lock */
-#define CANCELLED 14  /* wait_cancelled() after back_from_wait() */
-#define WAKE_SIG 15   /* SIGNAL_UNLOCKED only: the signal of WAKE */
-#define MIDWAKE_SIG 16 /* SIGNAL_UNLOCKED only: the signal of MIDWAKE */
-#define END 17        /* the thread ended */
+#define SLEEPERS 5    /* needs_wake(other side): its load of waiters */
+#define PENDING 6     /* needs_wake(other side): its load of pending */
+#define BATON 7       /* pass_baton(): can_go() had to look */
+#define SIGNAL 8      /* wake_one() after a racy load: pass_baton's, wait_cancelled()'s */
+#define MIDWAKE 9     /* transfer(): wake_side mid-batch, then lock again */
+#define WAKE 10       /* transfer(): wake_side after the unlock */
+#define ANNOUNCE 11   /* sleep_once(): waiters++ */
+#define RECHECK 12    /* sleep_once(): closed || look() > 0, else wait */
+#define UNANNOUNCE 13 /* sleep_once(): it can go after all: waiters-- */
+#define JOIN 14       /* SIGNAL_UNLOCKED only: the wait, apart from the re-check */
+#define WOKEN 15      /* in pthread_cond_wait: out of the set, re-lock */
+#define CANCELLED 16  /* wait_cancelled() after back_from_wait() */
+#define WAKE_SIG 17   /* SIGNAL_UNLOCKED only: the signal of WAKE */
+#define MIDWAKE_SIG 18 /* SIGNAL_UNLOCKED only: the signal of MIDWAKE */
+#define END 19        /* the thread ended */
 
 /* ---- the queue, as in struct pcq / struct side ---- */
 byte mtx[2];
@@ -358,7 +410,7 @@ byte pos[2];     /* mtx[d] */
 byte seen[2];    /* mtx[d] */
 byte high_water; /* mtx[PUSH] */
 byte waiters[2]; /* atomic: changed under mtx[d], loaded anywhere */
-byte pending[2]; /* mtx[d] */
+byte pending[2]; /* atomic: changed under mtx[d], loaded anywhere */
 bool closed[2];  /* both locks to write, mtx[d] to read */
 
 /* ---- the world around it ---- */
@@ -615,9 +667,12 @@ inline again(me, d)
     fi
 }
 
-/* move_now()'s end, after has_sleepers(): a complete call passes the
+/* move_now()'s end, after needs_wake(): a complete call passes the
  * baton and returns 0; a push batch with more to go (the ring is full)
- * goes round transfer()'s loop. The lock is held. */
+ * goes round transfer()'s loop. The lock is held. This runs in a step
+ * that made a racy access already (needs_wake's load), so a look for
+ * can_go() (BATON) and wake_one()'s store of pending (SIGNAL) are steps
+ * of their own. */
 inline settle(me, d)
 {
     if
@@ -628,14 +683,10 @@ inline settle(me, d)
 #else
         if
         :: pending[d] == 0 && waiters[d] > 0 && !closed[d] && ROOM(d) == 0 ->
-            pc = BATON /* can_go() must look: a step of its own */
-        :: else ->
-            if
-            :: pending[d] == 0 && waiters[d] > 0 && (closed[d] || ROOM(d) > 0) -> wake_one(d)
-            :: else -> skip
-            fi;
-            rc = 0;
-            finish(me, d)
+            pc = BATON /* can_go() must look */
+        :: pending[d] == 0 && waiters[d] > 0 && (closed[d] || ROOM(d) > 0) ->
+            pc = SIGNAL /* wake_one() */
+        :: else -> rc = 0; finish(me, d)
         fi
 #endif
     :: else -> again(me, d)
@@ -697,8 +748,10 @@ inline move_now(me, d)
             :: d == PUSH -> ring_put(k)
             :: else -> ring_get(k)
             fi;
-#ifdef NO_FENCE
+#if defined(NO_FENCE)
             pc = SLEEPERS /* broken: the load of waiters goes first */
+#elif defined(PENDING_EARLY)
+            pc = PENDING /* broken: the load of pending goes first */
 #else
             if
             :: fresh -> pc = PUBLISH
@@ -756,10 +809,35 @@ inline thread(me, d)
         pc = SLEEPERS
 #endif
        }
-    :: atomic { /* move_now(): has_sleepers(other side), seq_cst */
+    :: atomic { /* needs_wake(other side): waiters > 0 (seq_cst) && ... */
         pc == SLEEPERS ->
+#ifdef PENDING_EARLY
         if
-        :: waiters[1 - d] > 0 -> wake = true
+        :: waiters[1 - d] > 0 && pend -> wake = true
+        :: else -> skip
+        fi;
+        pend = false;
+        settle(me, d)
+#else
+        if
+        :: waiters[1 - d] > 0 -> pc = PENDING
+        :: else ->
+#ifdef NO_FENCE
+            pc = PUBLISH
+#else
+            settle(me, d)
+#endif
+        fi
+#endif
+       }
+    :: atomic { /* needs_wake(other side): ... && !pending (seq_cst) */
+        pc == PENDING ->
+#ifdef PENDING_EARLY
+        pend = pending[1 - d] == 0; /* broken: before the publish */
+        pc = PUBLISH
+#else
+        if
+        :: pending[1 - d] == 0 -> wake = true
         :: else -> skip
         fi;
 #ifdef NO_FENCE
@@ -767,16 +845,23 @@ inline thread(me, d)
 #else
         settle(me, d)
 #endif
+#endif
        }
     :: atomic { /* pass_baton(), its can_go() looking afresh */
         pc == BATON ->
         look(d);
         if
-        :: ROOM(d) > 0 -> wake_one(d)
-        :: else -> skip
-        fi;
-        rc = 0;
-        finish(me, d)
+        :: ROOM(d) > 0 -> pc = SIGNAL
+        :: else -> rc = 0; finish(me, d)
+        fi
+       }
+    :: atomic { /* wake_one(): pass_baton's, or wait_cancelled()'s after a look */
+        pc == SIGNAL ->
+        wake_one(d);
+        if
+        :: cancel -> rc = ECANCELED; unlock(me, d); end_call(me, d)
+        :: else -> rc = 0; finish(me, d)
+        fi
        }
 #ifndef SIGNAL_UNLOCKED
     :: atomic { /* wake_side(): lock the other side, wake_one, unlock */
@@ -886,21 +971,19 @@ inline thread(me, d)
         pc == CANCELLED ->
 #ifndef NO_CANCEL_BATON
         if
-        :: closed[d] -> wake_one(d)
+        :: closed[d] || ROOM(d) > 0 -> wake_one(d)
         :: else ->
+            look(d);
             if
-            :: ROOM(d) == 0 -> look(d)
-            :: else -> skip
-            fi;
-            if
-            :: ROOM(d) > 0 -> wake_one(d)
+            :: ROOM(d) > 0 -> pc = SIGNAL /* wake_one() after the look */
             :: else -> skip
             fi
         fi;
 #endif
-        rc = ECANCELED;
-        unlock(me, d);
-        end_call(me, d)
+        if
+        :: pc == SIGNAL -> skip
+        :: else -> rc = ECANCELED; unlock(me, d); end_call(me, d)
+        fi
        }
 #endif
     :: pc == END -> break
@@ -912,6 +995,9 @@ proctype worker(byte me; byte side)
 {
     byte pc, seq, n, done, k, avail, rc, base, i, w, slot, v;
     bool spun, wake, fresh, trust, cancel;
+#ifdef PENDING_EARLY
+    bool pend; /* the early load of the other side's pending found it clear */
+#endif
 #ifdef QUOTA
     byte left = NVAL / NC; /* a consumer: elements it still has to pop */
 #endif
