@@ -128,8 +128,8 @@ race-selftest: $(RACE)/fixture-plain $(RACE)/fixture-tsan $(RACE)/fixture-asan
 
 # Spin model of the wait/signal protocol (tests/model/pcq.pml), checked by
 # tests/model/model.sh: the protocol must pass its configurations and every
-# broken variant must be caught. Spin and pan run in build/model/<run>/; a
-# truncated search (depth too small) fails.
+# broken variant must be caught. Spin and pan run in build/model/<run>/,
+# MODEL_JOBS (2) runs at a time; a truncated search (depth too small) fails.
 model:
 	@CC="$(CC)" MODEL_DIR="$(abspath $(B))/model" sh tests/model/model.sh
 

@@ -1,12 +1,13 @@
 /*
- * pcq.pml — a Spin model of pcq's wait/signal protocol.
+ * pcq.pml — a Spin model of pcq's two-lock wait/signal protocol.
  *
- * This model mirrors src/pcq.c at 47c4ffc
- * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one(), xfer_many(),
- * transfer(), move_now(), after_move(), wake_one(), back_from_wait(),
- * wait_cancelled(), sleep_once(), spin() or pcq_close() change, change the
- * model with them and update the hash; `make model` says when src/pcq.c
- * differs from it. Run with `make model`
+ * This model mirrors src/pcq.c at ee0bcc9
+ * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
+ * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
+ * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
+ * pass_baton(), wait_cancelled(), sleep_once(), spin() or pcq_close()
+ * change, change the model with them and update the hash; `make model`
+ * says when src/pcq.c differs from it. Run with `make model`
  * (tests/model/model.sh); not part of the library.
  *
  * What it checks, for NP producers x NC consumers x capacity CAP (default
@@ -19,28 +20,63 @@
  *  - no duplicated element: an element leaves the ring at most once;
  *  - per-producer FIFO: producer p's elements leave the ring in the order
  *    p pushed them, with no gap;
+ *  - no torn hand-off: a push writes only slots a pop has emptied, a pop
+ *    reads only slots a push has filled (each side trusts the other's
+ *    published counter, nothing else);
  *  - no lost element: at the end, every value whose push returned 0 (or
  *    that a push_many counted in *pushed, or that a cancelled push_many
  *    had put in the ring) was popped exactly once, and no other value was;
- *    so elements drained == elements accepted;
+ *    so elements drained == elements accepted, and pushed == popped;
  *  - return codes: a push returns 0 with all n moved or EPIPE; a pop
  *    returns 0 with 1..n moved or EPIPE with none;
- *  - ring_valid() (the ring, and pending <= 1 on each side) at every
- *    release of the mutex, and the mutex held by whoever releases it;
- *  - a model-only invariant, stronger than pending <= 1, at the same
- *    places: pending <= waiters (a wake-up said to be on its way has a
- *    thread to arrive, whose back_from_wait() will clear it).
+ *  - side_valid() and pending <= 1 at every release of either mutex, and
+ *    the mutex held by whoever releases it; the size (pushed - popped)
+ *    within 0..capacity at the same places;
+ *  - model-only invariants at the same places: pending <= waiters (a
+ *    wake-up said to be on its way has a thread to arrive, whose
+ *    back_from_wait() will clear it), and waiters == the threads of that
+ *    side inside pthread_cond_wait (an announcement never outlives the
+ *    critical section that made it unless the thread sleeps).
  *
- * The protocol (src/pcq.c's design block): each side (PUSH: producers
- * waiting for room; POP: consumers waiting for elements) has a condition
- * variable, a count of `waiters` and a flag `pending` (a wake-up is on
- * its way). wake_one() signals only when no wake-up of that side is in
- * flight; any thread back from a wait clears the flag; the woken thread,
- * once its call is complete, passes the baton to the next of its side if
- * that side can still proceed (after_move). Before its first sleep in a
- * call a thread spins (lets go of the lock, then takes it again and
- * re-checks the ring). Close sets `pending = 1` and broadcasts. What the model does not check: how soon a sleeper
- * wakes (only that none sleeps for good).
+ * The protocol (src/pcq.c's design block): two sides, PUSH (producers,
+ * waiting for room) and POP (consumers, waiting for elements), each with
+ * its own mutex, condition variable, published counter `moved`, private
+ * copy `seen` of the other side's counter, atomic `waiters` and `pending`
+ * flag. A side copies its elements under its own lock, publishes `moved`,
+ * then asks needs_wake() of the other side: `waiters` > 0 and no wake-up
+ * already on its way (`pending` clear); if so, it lets go of its own lock
+ * and signals under the other side's (wake_side). A thread about to sleep
+ * announces itself in `waiters`, re-reads the other side's counter
+ * (look), and waits only if it still cannot proceed: the announce and the
+ * publish are sequentially consistent, so at least one of the two threads
+ * sees the other's write (Dekker). Within a side, wake_one() signals only
+ * when no wake-up is in flight, and sets `pending` under the side's lock;
+ * any thread back from a wait clears it (back_from_wait), before it looks
+ * at the ring again; a complete call passes the baton to the next of its
+ * side if that side can still proceed. That clear and the mover's
+ * publish are the second Dekker pair (publish, then load `pending`; clear,
+ * then load `moved`): a mover that sees `pending` set and skips the
+ * other side's lock has published before the clear, so the woken thread
+ * sees its elements (or room). Before its first sleep in a call a thread
+ * spins (lets go of its lock, takes it again and re-checks). Close takes
+ * both locks, sets `closed` on both sides, and broadcasts each side that
+ * has waiters, setting its `pending`. What the model does not check: how
+ * soon a sleeper wakes (only that none sleeps for good).
+ *
+ * Memory model: Spin interleaves whole statements, i.e. sequential
+ * consistency. That is what the C's seq_cst publish, announce, clear of
+ * `pending` and loads give the two Dekker pairs. The relaxed accesses
+ * elsewhere in the C are under the lock that orders them (wake_one's,
+ * pass_baton's and pcq_close's reads of `waiters` and `pending`), or only
+ * a hint (spin's watch of the counter, the CPU of a side's last move), or
+ * stores under the lock that the other side may see late: a decrement of
+ * `waiters`, or wake_one's set of `pending` (pcq_close's is under both
+ * locks, and every load of `pending` holds one of them). Seen late, either
+ * only sends the other side to take the lock and find no one to wake (or
+ * the wake-up already on its way), as a read just before the store does
+ * in the model. What a missing fence would allow (the load of `waiters`,
+ * or of `pending`, performed before the store of `moved`) is the NO_FENCE
+ * and PENDING_EARLY variants.
  *
  * Configurations (spin -D...):
  *  default      the closer joins the producers, then closes (the usual
@@ -64,122 +100,225 @@
  *               making.)
  *  NP NC CAP NV SPURIOUS BATCH CANCELS  sizes (see the defaults below).
  *  NO_VALID_PENDING  leave the model-only pending <= waiters out of
- *               valid() (ring_valid's pending <= 1 stays), so that a
+ *               valid() (side_valid's pending <= 1 stays), so that a
  *               broken variant shows the hang it causes rather than the
  *               invariant it breaks first.
  *
  * Broken variants, each expected to fail (make model checks they do):
+ *  NO_FENCE      the mover reads the other side's `waiters` before it
+ *                publishes `moved` (the store-load reordering a missing
+ *                fence allows): a sleeper announces and looks between the
+ *                two, sees the old count and sleeps; the mover saw no
+ *                sleeper and wakes no one.
+ *  NO_RECHECK    the sleeper does not look at the other side's counter
+ *                after announcing itself (it trusts its copy): a mover
+ *                that published and read `waiters` just before the
+ *                announcement is missed by both.
+ *  PENDING_EARLY  the mover reads the other side's `pending` before it
+ *                publishes `moved` (the second pair's reordering): it sees
+ *                a wake-up on its way; the woken thread clears `pending`,
+ *                looks before the publish, finds nothing and sleeps
+ *                again; the mover then sees it asleep, but trusts its
+ *                stale `pending` and wakes no one. (The woken thread's
+ *                half of the pair has slack: with its clear moved after
+ *                its first look, the default, QUOTA and CAP=1
+ *                configurations still pass, as every path from there
+ *                looks again after the clear (the next move_now, the
+ *                re-check before a sleep, pass_baton's can_go) or wakes
+ *                the next sleeper without looking. Not a variant, then.)
+ *  SIGNAL_UNLOCKED  wake_side() reads the other side's `pending` and
+ *                `waiters` and signals without taking that side's lock:
+ *                the signal lands between a sleeper's announcement and
+ *                its wait (nobody in the condition variable yet) or after
+ *                the sleeper found it could go, and `pending` is left set
+ *                with no thread to clear it.
  *  CLOSE_SIGNAL  pcq_close signals each condition variable once instead of
  *                broadcasting: a second sleeping consumer never wakes.
  *  IF_WAIT       after one sleep the thread does not re-test the ring: it
  *                moves as if what it waited for had come (a wait under
- *                `if` instead of `while`): pops from an empty ring.
+ *                `if` instead of `while`): pops a slot no push filled.
  *  ONE_CV        the two sides share one condition variable (each keeps
  *                its own counts): a pop's wake-up meant for a sleeping
  *                producer wakes a sleeping consumer instead, which finds
  *                the ring empty and sleeps again, while the producers'
- *                `pending` says a wake-up is on its way to them, so no
- *                later pop signals them: producer and consumers all sleep.
+ *                `pending` says a wake-up is on its way to them. (In C,
+ *                one condition variable waited on with two mutexes is
+ *                undefined behaviour; the model's condition variable does
+ *                not care which mutex, so this is the variant's best case.)
  *  NO_PENDING_RESET  back_from_wait() does not clear `pending`: after
  *                the first wake-up of a side, wake_one() believes one is
  *                always in flight and never signals that side again.
- *                ring_valid's pending <= 1 still holds; the model's
+ *                side_valid's pending <= 1 still holds; the model's
  *                pending <= waiters fails at once; with NO_VALID_PENDING
  *                the hang itself is found.
  *  NO_CANCEL_BATON  (with CANCEL) wait_cancelled() does not pass a
- *                wake-up on: a consumer that a push_many signalled is
- *                cancelled before it is back; the other consumer sleeps
- *                beside the two elements, a producer finds the ring full
- *                and sleeps, and the closer waits for it for good. It needs the worst case
- *                the model allows: cancelled after the signal unblocked it
- *                (POSIX forbids consuming a signal only to a thread that
- *                the cancellation itself unblocked).
- *
+ *                wake-up on: a thread that was signalled is cancelled
+ *                before it is back, and the wake-up dies with it. It needs
+ *                the worst case the model allows: cancelled after the
+ *                signal unblocked it (POSIX forbids consuming a signal
+ *                only to a thread that the cancellation itself unblocked).
  *  NO_BATON      (with QUOTA) the woken thread does not pass the baton:
- *                a push_many of 2 signals one of two sleeping consumers,
- *                which pops one element, meets its quota and ends; the
- *                other sleeps beside the second element for good. With
- *                consumers that pop until EPIPE (the other configurations)
- *                Spin finds no error: a wake-up not passed on is only
- *                late there. A woken consumer pops again until the ring is
- *                empty, close wakes every sleeper, and a woken producer
- *                moves an element once back (pending is 0 again by then)
- *                whose pop signals the next sleeping producer. Timed
- *                calls are the same: a timed-out thread re-checks the
- *                ring, and moves if its side can go.
+ *                two elements come in while one wake-up is in flight (two
+ *                pushes, the second finding `pending` set; or one
+ *                push_many), so one of two sleeping consumers is woken; it
+ *                pops one element, meets its quota and ends; the other
+ *                sleeps beside the second element for good. With
+ *                consumers that pop until EPIPE a wake-up not passed on is
+ *                only late (close wakes every sleeper).
  *
  * How the Promela maps to the C
  * -----------------------------
- *  q->mu                 `mtx`: 0 free, else owner's thread index + 1.
- *                        lock() blocks until free; unlock() asserts that
- *                        the caller owns it. pthread_mutex_trylock that
- *                        finds the lock free is a lock(); one that finds
- *                        it taken changes nothing.
- *  q->cv[d]              `cvset[CV(d)]`: the set of threads blocked in the
+ *  s->mu                 `mtx[d]`: 0 free, else owner's thread index + 1.
+ *                        A thread takes it in a step's guard (so it blocks
+ *                        until free); unlock() asserts that the caller
+ *                        owns it and checks valid(d).
+ *  s->cv                 `cvset[CV(d)]`: the set of threads blocked in the
  *                        condition variable, one bit per thread
  *                        (producers 0..NP-1, consumers NP..).
- *  q->waiters[d],        `waiters[d]`, `pending[d]`; d is PUSH (0) or POP
- *  q->pending[d]         (1), as enum pcq_dir.
- *  pthread_cond_wait     in sleep_once(): in ONE atomic step the thread
- *                        joins the set and releases the mutex; it then
- *                        blocks until its bit is cleared: by a signal, a
- *                        broadcast, spuriously (process spurious_wakeups:
- *                        at most SPURIOUS in a run, any waiter, any
- *                        moment) or by a cancellation; then it re-acquires
- *                        the mutex, competing like any other locker.
+ *  s->moved, s->seen,    `moved[d]`, `seen[d]`, `pos[d]` (tail for PUSH,
+ *  s->pos                head for POP, with the compare-and-subtract wrap);
+ *                        d is PUSH (0) or POP (1), as enum dir. The counts
+ *                        never exceed NP * NV, so they do not wrap.
+ *  s->waiters,           `waiters[d]`, `pending[d]`, `closed[d]`,
+ *  s->pending, s->closed `high_water` (the push side's).
+ *  s->high_water
+ *  slots                 `ring[]` holds value ids, 0 = empty slot: a push
+ *                        asserts it writes only empty slots, a pop that it
+ *                        reads only full ones, and empties them.
+ *  look(), available(),  look(d): seen[d] = moved[other]; ROOM(d) is
+ *  room_by(), can_go()   room_by() with the copy; available() and can_go()
+ *                        are spelled out where the C calls them: the copy
+ *                        first, look only when it says 0.
+ *  move()                the copy and pos in MOVE; the seq_cst store of
+ *                        `moved` there too, unless available() looked in
+ *                        that step, then it is PUBLISH; then, for a push
+ *                        that would raise the high-water mark, HWLOOK (look
+ *                        again, raise it).
+ *  needs_wake()          SLEEPERS (load waiters[other]), then, if it is
+ *                        > 0, PENDING (load pending[other]): wake =
+ *                        waiters > 0 && pending == 0 (x->wake_other, or
+ *                        the fast path's `wake`). Two racy loads, two
+ *                        steps.
+ *  pass_baton()          in settle(); the BATON step when can_go() has
+ *                        to look; wake_one()'s store of `pending` in the
+ *                        SIGNAL step, as settle() and BATON follow a racy
+ *                        load.
+ *  wake_one()            wake_one(d): if pending == 0 && waiters > 0:
+ *                        pending = 1 and signal.
+ *  wake_side()           WAKE (after the call's unlock) or MIDWAKE (a push
+ *                        batch that filled the ring: unlock, wake, lock,
+ *                        move_now again): lock the other side, wake_one,
+ *                        unlock.
+ *  back_from_wait()      back_from_wait(d): waiters--; pending = 0, in
+ *                        WOKEN's step. Two racy stores in one step: the
+ *                        other side reads them only in needs_wake(), in
+ *                        the opposite order (waiters, then pending), and
+ *                        only for wake = waiters > 0 && !pending; the one
+ *                        outcome that splitting them adds (the new
+ *                        waiters with the old pending) gives the same
+ *                        wake as both old values (waiters still > 0) or
+ *                        as both new (none left, pending not read).
+ *  sleep_once()          ANNOUNCE (waiters++), RECHECK (closed or look; if
+ *                        it can go: UNANNOUNCE (waiters--) and move_now
+ *                        again; else join the set and release the mutex in
+ *                        ONE step), WOKEN (out of the set and the mutex
+ *                        free: take it, back_from_wait).
+ *  pthread_cond_wait     the join above; the thread then blocks until its
+ *                        bit is cleared, by a signal or a broadcast, and
+ *                        re-acquires the mutex, competing like any other
+ *                        locker. Or it returns spuriously:
+ *                        WOKEN may also run with its bit still set (it
+ *                        clears it), at most SPURIOUS times in a run, for
+ *                        any waiter, whenever the mutex is free. (Leaving
+ *                        the set spuriously earlier, while the mutex is
+ *                        taken, reaches nothing more: a signal in between
+ *                        finds one member fewer, which the model also
+ *                        reaches by that signal waking this thread, with
+ *                        a spurious wake-up left over.)
  *  pthread_cond_signal   cv_signal(): if the set is non-empty, clear one
  *                        member's bit, chosen nondeterministically (every
  *                        choice is explored); else nothing.
  *  pthread_cond_broadcast  clear the whole set.
- *  head, tail, count,    the same names, same arithmetic (compare-and-
- *  slots                 subtract wrap); `ring[]` holds value ids, 0 =
- *                        empty slot (a pop asserts it never reads one).
- *  closed                the same name.
- *  can_go()              CAN_GO(d).
- *  wake_one()            wake_one(d): if pending == 0 && waiters > 0:
- *                        pending = 1 and signal.
- *  back_from_wait()      back_from_wait(d): waiters--; pending = 0.
- *  after_move()          after_move(d, complete): wake_one(other side);
- *                        if complete && CAN_GO(d): wake_one(d).
- *  sleep_once()          sleep_once(): waiters++, the wait above,
- *                        back_from_wait; with CANCEL, a cancelled thread
- *                        runs wait_cancelled() instead of returning.
- *  wait_cancelled()      back_from_wait, then wake_one if CAN_GO, unlock;
- *                        the thread ends (its xfer returns ECANCELED in
+ *  pthread_cancel        with CANCEL, WOKEN may also take a thread out of
+ *                        its wait cancelled, while the budget CANCELS
+ *                        lasts: asleep (its bit still set) or woken (the
+ *                        wake-up meant for it is consumed). As with the
+ *                        spurious return, being cancelled the moment it
+ *                        gets the mutex back reaches all that an earlier
+ *                        cancellation does.
+ *  wait_cancelled()      WOKEN's back_from_wait, then CANCELLED: wake_one
+ *                        if can_go (in SIGNAL when can_go looked), unlock;
+ *                        the thread ends (its call returns ECANCELED in
  *                        the model so the process can record what a
  *                        cancelled push_many had put in).
- *  spin()                unlock; lock: between the two, every other
- *                        thread may run. spin() in C may take the lock
- *                        with trylock and let it go again any number of
- *                        times while it only reads: the same states as
- *                        one release and one acquisition. The spin budget
- *                        only bounds how often: not modelled.
- *  xfer_one(),           xfer(): lock, then transfer()'s loop with the
- *  xfer_many(), transfer() same order of tests (closed push -> EPIPE;
- *                        room/elements -> move min(avail, n - done),
- *                        after_move(complete = pop, or push with all n
- *                        in), 0 if complete; closed and empty pop ->
- *                        EPIPE; first time: spin and re-check; else
- *                        sleep_once and loop). xfer_one()'s fast path (a single
- *                        element, room or an element at once, not closed
- *                        for a push) does exactly what the loop's first
- *                        pass does then: the model has the loop only.
- *                        Only the blocking mode
+ *  spin()                unlock; lock (the next MOVE step): between the
+ *                        two, every other thread may run. The C watches
+ *                        the other side's counter meanwhile (a hint,
+ *                        relaxed; for a producer, until a quarter of the
+ *                        ring is free), or, when the other side last ran
+ *                        on this CPU, sched_yield()s; the budget only
+ *                        bounds how long: not modelled. A spin that
+ *                        returns without letting go of the lock (a side
+ *                        that stopped spinning) is the run where MOVE
+ *                        comes straight after the unlock.
+ *  xfer_one(),           thread(): lock, then transfer()'s loop with the
+ *  xfer_many(),          same order of tests (closed push -> EPIPE;
+ *  transfer(),           room/elements -> move min(avail, n - done),
+ *  move_now()            needs_wake, pass_baton if complete (pop, or
+ *                        push with all n in), 0 if complete; closed and
+ *                        empty pop -> EPIPE; else EAGAIN: wake the other
+ *                        side mid-batch if owed, else spin once, else
+ *                        sleep_once; loop), then unlock and wake_side if
+ *                        owed. The call's size n is chosen at its first
+ *                        copy (choose_n()). Only the blocking mode
  *                        (pcq_push, pcq_pop, pcq_push_many, pcq_pop_many)
  *                        is modelled: try and timed calls leave the loop
  *                        earlier but wait and wake the same way (a timeout
  *                        is a spurious return, then the same re-check
- *                        before ETIMEDOUT).
- *  pcq_close()           closer: flag under the lock; for each side with
- *                        waiters: pending = 1 and broadcast; unlock.
- *  ring_valid()          valid(): the ring and pending <= 1 (and the
- *                        model's pending <= waiters), checked at every
- *                        release of the mutex. `moved` and the other
- *                        statistics are not modelled (no effect on the
- *                        protocol; moved[PUSH] - moved[POP] == count holds
- *                        by construction of ring_put/ring_get).
+ *                        before ETIMEDOUT). xfer_one()'s fast path (room
+ *                        or an element at once: move 1, needs_wake,
+ *                        pass_baton, unlock, wake_side if owed) is the
+ *                        loop's first pass for n = 1; when it finds none,
+ *                        its look is taken again by move_now() before
+ *                        anything else is read, so the model's one look
+ *                        stands for both.
+ *  pcq_close()           closer: lock PUSH, then POP; for each side:
+ *                        closed, and if it has waiters: pending = 1 and
+ *                        broadcast; unlock POP, then PUSH.
+ *  side_valid()          valid(d), with pending <= 1 and the model's own
+ *                        checks, at every release of mtx[d].
+ *  statistics, spin      not modelled (no effect on the protocol).
+ *  budgets, s->cpu
  *  PCQ_INJECT_SPURIOUS   not modelled: the test build's early return
  *                        (unlock; lock) is the spin step again.
+ *
+ * Steps. Each producer and consumer is a `worker` process, a machine over
+ * its `pc`: each option of thread()'s loop is one step, one atomic Promela
+ * statement, named by the pc it runs at (MOVE, PUBLISH, ... above the
+ * queue's variables). A step holds at most one racy access: a store or
+ * load of `moved`, `waiters` or `pending`, which one side writes under its
+ * own lock and the other reads under its own lock or none (pcq_close's
+ * stores of `pending` are not racy: it holds both locks, and every load
+ * holds one). The rest of a step is accesses guarded by a lock the thread
+ * holds (no other thread sees them until it lets go), a lock taken in its
+ * guard, lock releases at its end, and ring slots, which the counters
+ * hand from side to side so that no two threads touch one at once
+ * (ring_put and ring_get assert the slot is in the state the hand-off
+ * promises). That is Lipton's reduction
+ * (acquisitions move right, releases left, guarded accesses either way,
+ * one non-mover per step): every interleaving of the C's statements is
+ * equivalent to one of these steps'. So every racy access is a step of
+ * its own, in the C's order: the publish, each look, the announce and its
+ * undoing, needs_wake's reads of the other side's waiters and pending,
+ * wake_one's set of pending (one exception: back_from_wait, see above); in
+ * C a step is several statements, in the model it cannot be cut. The
+ * waiter sets too change only under their side's lock: a thread leaves
+ * its set, spuriously or cancelled, in the step that takes the lock back.
+ * SIGNAL_UNLOCKED breaks the premise (pending and the set are then
+ * touched without the lock): there the signal, its test, and the
+ * sleeper's join are steps of their own.
+ * A step blocks only in its guard, except pcq_close's, which may pause
+ * between its two locks holding the first, as the C does.
  *
  * Why spurious wake-ups are bounded: with an unbounded supply, a thread
  * that missed its wake-up could always wake spuriously, so a lost wake-up
@@ -189,8 +328,8 @@
  * any points are all explored.
  *
  * Why ghosts sit in ring_get(): the pop order is the order elements leave
- * the ring under the lock, so duplication and FIFO are checked there, at
- * one instant, not later in the consumer where pops could be reordered.
+ * the ring under the pop lock, so duplication and FIFO are checked there,
+ * at one instant, not later in the consumer where pops could be reordered.
  */
 
 #ifndef NP
@@ -215,11 +354,10 @@
 #define CANCELS 1 /* with CANCEL: cancellations allowed in one run */
 #endif
 
-#define PUSH 0 /* enum pcq_dir */
+#define PUSH 0 /* enum dir */
 #define POP 1
 #define EPIPE 32
-#define ECANCELED 125  /* model only: the thread ended in wait_cancelled() */
-#define SPINNING 255   /* model only: xfer let go of the lock to spin */
+#define ECANCELED 125 /* model only: the thread ended in wait_cancelled() */
 
 #ifdef ONE_CV
 #define CV(d) 0 /* broken: one condition variable for both sides */
@@ -230,47 +368,61 @@
 #define CLOSER (NP + NC) /* the closer's thread index */
 #define NVAL (NP * NV)
 
-/* can_go(): a thread of side d can proceed now (or must fail: closed). */
-#define CAN_GO(d) (closed || ((d) == PUSH -> count < CAP : count > 0))
+/* room_by() with side d's copy of the other side's counter: room (push)
+ * or elements (pop). */
+#define ROOM(d) ((d) == PUSH -> CAP - (moved[PUSH] - seen[PUSH]) : seen[POP] - moved[POP])
 
 #if NP + NC > 8
 #error "waiter sets are one byte: at most 8 producers + consumers"
 #endif
-
-/*
- * A critical section (lock .. unlock, or lock .. the release inside a
- * wait) runs as one atomic step unless FINE_GRAIN is defined. Sound:
- * everything it touches is guarded by mtx except the waiter sets, and the
- * only unlocked changes to those (a spurious leave, a cancellation)
- * commute with it; an atomic sequence loses atomicity where it blocks,
- * i.e. exactly inside the condition wait and on a taken lock. FINE_GRAIN
- * interleaves every statement (much bigger; for cross-checking at small
- * sizes).
- */
-#ifdef FINE_GRAIN
-#define CS_BEGIN if :: true ->
-#define CS_END fi
-#else
-#define CS_BEGIN atomic {
-#define CS_END }
+#if NVAL > 255
+#error "counters are bytes"
 #endif
 
-/* ---- the queue: every field guarded by mtx, as in struct pcq ---- */
-byte mtx;
+/* Steps of a call (values of a worker's pc; model.sh names them so). */
+#define IDLE 0        /* between calls: the next call's lock and move_now() */
+#define MOVE 1        /* lock (after spin or a mid-batch wake), move_now() */
+#define MOVE_HELD 2   /* move_now() again, the lock still held */
+#define PUBLISH 3     /* move(): the seq_cst store of moved, after a look */
+#define HWLOOK 4      /* move(): look again before raising high_water */
+#define SLEEPERS 5    /* needs_wake(other side): its load of waiters */
+#define PENDING 6     /* needs_wake(other side): its load of pending */
+#define BATON 7       /* pass_baton(): can_go() had to look */
+#define SIGNAL 8      /* wake_one() after a racy load: pass_baton's, wait_cancelled()'s */
+#define MIDWAKE 9     /* transfer(): wake_side mid-batch, then lock again */
+#define WAKE 10       /* transfer(): wake_side after the unlock */
+#define ANNOUNCE 11   /* sleep_once(): waiters++ */
+#define RECHECK 12    /* sleep_once(): closed || look() > 0, else wait */
+#define UNANNOUNCE 13 /* sleep_once(): it can go after all: waiters-- */
+#define JOIN 14       /* SIGNAL_UNLOCKED only: the wait, apart from the re-check */
+#define WOKEN 15      /* in pthread_cond_wait: out of the set, re-lock */
+#define CANCELLED 16  /* wait_cancelled() after back_from_wait() */
+#define WAKE_SIG 17   /* SIGNAL_UNLOCKED only: the signal of WAKE */
+#define MIDWAKE_SIG 18 /* SIGNAL_UNLOCKED only: the signal of MIDWAKE */
+#define END 19        /* the thread ended */
+
+/* ---- the queue, as in struct pcq / struct side ---- */
+byte mtx[2];
 byte cvset[2];
 byte ring[CAP];
-byte head, tail, count;
-byte waiters[2], pending[2];
-bool closed;
+byte moved[2];   /* atomic: stored under mtx[d], loaded anywhere */
+byte pos[2];     /* mtx[d] */
+byte seen[2];    /* mtx[d] */
+byte high_water; /* mtx[PUSH] */
+byte waiters[2]; /* atomic: changed under mtx[d], loaded anywhere */
+byte pending[2]; /* atomic: changed under mtx[d], loaded anywhere */
+bool closed[2];  /* both locks to write, mtx[d] to read */
 
 /* ---- the world around it ---- */
 byte spurious = SPURIOUS; /* spurious wake-ups left */
 byte prod_done;           /* producers that returned (or were cancelled) */
 byte finished;            /* producers, consumers and closer that ended */
+byte sleeping[2];         /* threads of side d inside pthread_cond_wait */
 #ifdef CANCEL
 byte cancels = CANCELS;   /* cancellations left */
-byte inwait;              /* threads inside pthread_cond_wait */
-byte cancelled;           /* threads cancelled there */
+#define ASLEEP_OUT (spurious > 0 || cancels > 0)
+#else
+#define ASLEEP_OUT (spurious > 0)
 #endif
 
 /* ---- ghosts for the checks ---- */
@@ -278,44 +430,52 @@ bit ok[NVAL];       /* value v was accepted (push returned it as moved) */
 bit got[NVAL];      /* value v was popped */
 byte next_out[NP];  /* next sequence number expected from producer p */
 
-inline lock(me)
+/* side_valid() (pcq.c's, plus pending <= 1 and the model's own checks),
+ * wherever mtx[d] is let go. */
+inline valid(d)
 {
-    atomic { mtx == 0 -> mtx = me + 1 }
-}
-
-/* ring_valid() (and the model's own pending check), wherever the mutex
- * is let go. */
-inline valid()
-{
-    assert(count <= CAP && head < CAP && tail < CAP && (head + count) % CAP == tail);
-    assert(pending[PUSH] <= 1 && pending[POP] <= 1);
+    if
+    :: d == PUSH ->
+        assert(moved[PUSH] >= seen[PUSH] && moved[PUSH] - seen[PUSH] <= CAP &&
+               pos[PUSH] < CAP && pos[PUSH] == moved[PUSH] % CAP &&
+               high_water <= CAP && moved[PUSH] - seen[PUSH] <= high_water)
+    :: else ->
+        assert(seen[POP] >= moved[POP] && pos[POP] < CAP && pos[POP] == moved[POP] % CAP)
+    fi;
+    assert(moved[POP] <= moved[PUSH] && moved[PUSH] - moved[POP] <= CAP);
+    assert(pending[d] <= 1);
 #ifndef NO_VALID_PENDING
-    assert(pending[PUSH] <= waiters[PUSH] && pending[POP] <= waiters[POP])
+    assert(pending[d] <= waiters[d]);
 #endif
+    assert(waiters[d] == sleeping[d])
 }
 
-inline unlock(me)
+inline unlock(me, d)
 {
-    valid();
-    assert(mtx == me + 1);
-    mtx = 0
+    valid(d);
+    assert(mtx[d] == me + 1);
+    mtx[d] = 0
+}
+
+/* look(): side d reads the other side's counter afresh (seq_cst). */
+inline look(d)
+{
+    seen[d] = moved[1 - d]
 }
 
 /* pthread_cond_signal: wake one member of the set, any one, if any. */
 inline cv_signal(cv)
 {
-    atomic {
-        if
-        :: cvset[cv] == 0 -> skip
-        :: else ->
-            w = 0;
-            do
-            :: (cvset[cv] & BIT(w)) != 0 -> cvset[cv] = cvset[cv] ^ BIT(w); break
-            :: (cvset[cv] >> (w + 1)) != 0 -> w++ /* a member lies further on */
-            od;
-            w = 0
-        fi
-    }
+    if
+    :: cvset[cv] == 0 -> skip
+    :: else ->
+        w = 0;
+        do
+        :: (cvset[cv] & BIT(w)) != 0 -> cvset[cv] = cvset[cv] ^ BIT(w); break
+        :: (cvset[cv] >> (w + 1)) != 0 -> w++ /* a member lies further on */
+        od;
+        w = 0
+    fi
 }
 
 /* pthread_cond_broadcast: wake every member. */
@@ -324,7 +484,8 @@ inline cv_broadcast(cv)
     cvset[cv] = 0
 }
 
-/* wake_one(): one sleeper of side d, unless a wake-up is on its way. */
+/* wake_one(): one sleeper of side d (its lock held), unless a wake-up is
+ * on its way. */
 inline wake_one(d)
 {
     if
@@ -343,104 +504,44 @@ inline back_from_wait(d)
 #endif
 }
 
-/* after_move(): the other side may proceed now; a complete call passes
- * the baton to its own side if that side can still go. */
-inline after_move(d, complete)
-{
-    wake_one(1 - d);
-#ifndef NO_BATON
-    if
-    :: (complete) && CAN_GO(d) -> wake_one(d)
-    :: else -> skip
-    fi
-#endif
-}
-
-/*
- * sleep_once(): count in, wait (release + join atomically), leave the set
- * by a wake-up, spuriously or cancelled, re-acquire the mutex,
- * back_from_wait. A cancelled thread runs wait_cancelled() and leaves
- * xfer's loop with rc = ECANCELED (the caller ends the process).
- */
-inline sleep_once(me, dir)
-{
-    waiters[dir]++;
-    atomic {
-        valid();
-        assert(mtx == me + 1);
-        cvset[CV(dir)] = cvset[CV(dir)] | BIT(me);
-#ifdef CANCEL
-        inwait = inwait | BIT(me);
-#endif
-        mtx = 0
-    };
-    /* Blocks (so the critical section's atomicity ends here) until out
-     * of the set: signalled, broadcast, spuriously or cancelled. */
-    (cvset[CV(dir)] & BIT(me)) == 0; /* asleep in pthread_cond_wait */
-    atomic {
-        mtx == 0 -> mtx = me + 1;
-#ifdef CANCEL
-        inwait = inwait & ~BIT(me)
-#endif
-    };
-    back_from_wait(dir);
-#ifdef CANCEL
-    if
-    :: (cancelled & BIT(me)) != 0 ->
-        /* wait_cancelled(): pass on a wake-up this thread may have eaten */
-#ifndef NO_CANCEL_BATON
-        if
-        :: CAN_GO(dir) -> wake_one(dir)
-        :: else -> skip
-        fi;
-#endif
-        rc = ECANCELED;
-        break
-    :: else -> skip
-    fi
-#endif
-}
-
-/* ring_put(): k values base+done .. into the ring at tail. */
+/* ring_put(): k values base+done .. into the ring at the tail. */
 inline ring_put(k)
 {
-    assert(count + k <= CAP); /* ring_valid: count <= cap */
     i = 0;
     do
     :: i < k ->
-        slot = tail + i;
+        slot = pos[PUSH] + i;
         if
         :: slot >= CAP -> slot = slot - CAP
         :: else -> skip
         fi;
+        assert(ring[slot] == 0); /* only a slot a pop has emptied */
         ring[slot] = base + done + i;
         i++
     :: else -> break
     od;
-    tail = tail + k;
+    pos[PUSH] = pos[PUSH] + k;
     if
-    :: tail >= CAP -> tail = tail - CAP
+    :: pos[PUSH] >= CAP -> pos[PUSH] = pos[PUSH] - CAP
     :: else -> skip
     fi;
-    count = count + k;
     i = 0;
     slot = 0
 }
 
-/* ring_get(): k values from the ring at head; checks them (ghosts). */
+/* ring_get(): k values from the ring at the head; checks them (ghosts). */
 inline ring_get(k)
 {
-    assert(count >= k); /* ring_valid: never pop more than is there */
     i = 0;
     do
     :: i < k ->
-        slot = head + i;
+        slot = pos[POP] + i;
         if
         :: slot >= CAP -> slot = slot - CAP
         :: else -> skip
         fi;
         v = ring[slot];
-        assert(v != 0);                          /* never an empty slot */
+        assert(v != 0);                          /* only a slot a push has filled */
         assert(got[v - 1] == 0);                 /* no duplicate */
         got[v - 1] = 1;
         assert((v - 1) % NV == next_out[(v - 1) / NV]); /* per-producer FIFO */
@@ -449,150 +550,44 @@ inline ring_get(k)
         i++
     :: else -> break
     od;
-    head = head + k;
+    pos[POP] = pos[POP] + k;
     if
-    :: head >= CAP -> head = head - CAP
+    :: pos[POP] >= CAP -> pos[POP] = pos[POP] - CAP
     :: else -> skip
     fi;
-    count = count - k;
     i = 0;
     slot = 0;
     v = 0
 }
 
 /*
- * xfer(): xfer_one() or xfer_many(), blocking: lock, then transfer(). Moves up
- * to n elements in direction dir (a constant: PUSH or POP); leaves the
- * count moved in `done` and the status in `rc`.
- * The outer loop runs once more after spin(): the inner loop leaves the
- * critical section with rc = SPINNING and the lock released, so that
- * other threads run before this one locks again and re-checks the ring.
+ * What the caller asked to move: pcq_push (1) or pcq_push_many (2, when
+ * the producer has two values left); pcq_pop (1) or pcq_pop_many (max 2,
+ * at most what a QUOTA consumer still needs). Chosen at the call's first
+ * copy, not at its start: until then no step depends on n (a call that
+ * fails or sleeps first does the same whatever it asked for), and choosing
+ * late spares the model a copy of each of those states per choice. A
+ * pop's n is kept as what it takes, min(n, what is there): nothing after
+ * the copy tells the rest apart.
  */
-inline xfer(me, dir, n)
+inline choose_n(me, d)
 {
-    /* done == 0 and spun == false here: the callers reset them */
-    do
-    :: CS_BEGIN
-        lock(me);
-        rc = 0;
-        do
-        :: true ->
-            /* Precedence: a push on a closed queue fails even with room. */
-            if
-            :: dir == PUSH && closed -> rc = EPIPE; break
-            :: else -> skip
-            fi;
-            avail = (dir == PUSH -> CAP - count : count);
-#ifdef IF_WAIT
-            /* broken: after a sleep, trust that the wait's condition holds */
-            if
-            :: trust && avail == 0 -> avail = 1
-            :: else -> skip
-            fi;
-            trust = false;
-#endif
-            if
-            :: avail > 0 ->
-                k = (avail < n - done -> avail : n - done);
-                if
-                :: dir == PUSH -> ring_put(k)
-                :: else -> ring_get(k)
-                fi;
-                done = done + k;
-                k = 0;
-                avail = 0;
-                after_move(dir, dir == POP || done == n);
-                if
-                :: dir == POP || done == n -> break /* complete: rc 0 */
-                :: else -> skip /* a push batch with more to go: ring now full */
-                fi
-            :: else ->
-                if
-                :: dir == POP && closed -> rc = EPIPE; break /* closed and drained */
-                :: else -> skip
-                fi;
-                if
-                :: !spun -> spun = true; rc = SPINNING; break /* spin() */
-                :: else -> skip
-                fi;
-                sleep_once(me, dir);
-#ifdef IF_WAIT
-                trust = true
-#endif
-            fi
-        od;
-        avail = 0;
-        unlock(me); /* also wait_cancelled()'s unlock, after ECANCELED */
-        if
-        :: rc == SPINNING -> rc = 0 /* spin(): others run; lock, re-check */
-        :: else -> break
-        fi
-      CS_END
-    od
-}
-
-proctype producer(byte me)
-{
-    byte seq, n, done, k, avail, rc, base, i, w, slot, v;
-    bool spun, trust;
-
-    do
-    :: atomic {
-        seq < NV ->
-        n = 1;
+    n = 1;
+    if
+    :: d == PUSH ->
 #if BATCH > 1
         if
         :: seq + 2 <= NV -> n = 2 /* pcq_push_many of 2 */
         :: true -> skip           /* pcq_push */
-        fi;
+        fi
+#else
+        skip
 #endif
-        base = me * NV + seq + 1
-       };
-        xfer(me, PUSH, n);
-        /* the caller's view: the first `done` values are accepted (a
-         * cancelled push_many accepted them too: they are in the ring) */
-        atomic {
-            i = 0;
-            do
-            :: i < done -> ok[base - 1 + i] = 1; i++
-            :: else -> break
-            od;
-            i = 0;
-            seq = seq + done;
-            assert(rc == EPIPE || rc == ECANCELED || (rc == 0 && done == n));
-            n = 0;
-            done = 0;
-            base = 0;
-            spun = false;
-            if
-            :: rc == EPIPE || rc == ECANCELED -> break
-            :: else -> skip
-            fi
-        }
-    :: else -> break
-    od;
-    atomic { prod_done++; finished++ }
-}
-
-proctype consumer(byte me)
-{
-    byte n, done, k, avail, rc, i, w, slot, v;
-    bool spun, trust;
-    byte base; /* unused by pops; ring_put's name */
-#ifdef QUOTA
-    byte left = NVAL / NC; /* elements this consumer still has to pop */
-#endif
-
-    do
-    :: atomic {
-#ifdef QUOTA
-        left > 0 ->
-#endif
-        n = 1;
+    :: else ->
 #if BATCH > 1
         if
-        :: n = 2 /* pcq_pop_many, max 2 */
-        :: true  /* pcq_pop */
+        :: avail >= 2 -> n = 2 /* pcq_pop_many, max 2 */
+        :: true                /* pcq_pop (or a pop_many of 2 finding 1) */
         fi;
 #endif
 #ifdef QUOTA
@@ -600,77 +595,421 @@ proctype consumer(byte me)
 #else
         skip
 #endif
-       };
-        xfer(me, POP, n);
-        atomic {
-            if
-            :: rc == EPIPE || rc == ECANCELED -> assert(done == 0); break
-            :: else -> assert(rc == 0 && done >= 1 && done <= n)
-            fi;
+    fi
+}
+
+/*
+ * The call returned: the caller's view of it, checked, then the next call
+ * or the thread's end. Part of the call's last step: it touches only the
+ * thread's own variables and the ghosts and counts that init and the
+ * closer read once the threads they join have ended.
+ */
+inline end_call(me, d)
+{
+    if
+    :: d == PUSH ->
+        /* The first `done` values are accepted (a cancelled push_many
+         * accepted them too: they are in the ring). */
+        i = 0;
+        do
+        :: i < done -> ok[base - 1 + i] = 1; i++
+        :: else -> break
+        od;
+        i = 0;
+        seq = seq + done;
+        assert(rc == EPIPE || rc == ECANCELED || (rc == 0 && done == n));
+        if
+        :: rc == EPIPE || rc == ECANCELED || seq == NV -> pc = END; prod_done++; finished++
+        :: else -> pc = IDLE
+        fi
+    :: else ->
+        if
+        :: rc == EPIPE || rc == ECANCELED -> assert(done == 0); pc = END; finished++
+        :: else ->
+            assert(rc == 0 && done >= 1 && done <= n);
 #ifdef QUOTA
             left = left - done;
+            if
+            :: left == 0 -> pc = END; finished++
+            :: else -> pc = IDLE
+            fi
+#else
+            pc = IDLE
 #endif
-            n = 0;
-            done = 0;
-            spun = false
-        }
-#ifdef QUOTA
-    :: else -> break
+        fi
+    fi;
+    n = 0;
+    done = 0;
+    base = 0;
+    rc = 0;
+    spun = false
+}
+
+/* transfer()'s end: unlock, then wake the other side if owed. */
+inline finish(me, d)
+{
+    unlock(me, d);
+    if
+    :: wake -> pc = WAKE
+    :: else -> end_call(me, d)
+    fi
+}
+
+/* transfer()'s loop after move_now() said EAGAIN (blocking mode): a push
+ * batch that filled the ring wakes the other side first; else spin once;
+ * else sleep. The lock is held. */
+inline again(me, d)
+{
+    if
+    :: wake -> unlock(me, d); pc = MIDWAKE
+    :: !wake && !spun -> spun = true; unlock(me, d); pc = MOVE /* spin() */
+    :: !wake && spun -> pc = ANNOUNCE
+    fi
+}
+
+/* move_now()'s end, after needs_wake(): a complete call passes the
+ * baton and returns 0; a push batch with more to go (the ring is full)
+ * goes round transfer()'s loop. The lock is held. This runs in a step
+ * that made a racy access already (needs_wake's load), so a look for
+ * can_go() (BATON) and wake_one()'s store of pending (SIGNAL) are steps
+ * of their own. */
+inline settle(me, d)
+{
+    if
+    :: d == POP || done == n ->
+#ifdef NO_BATON
+        rc = 0;
+        finish(me, d)
+#else
+        if
+        :: pending[d] == 0 && waiters[d] > 0 && !closed[d] && ROOM(d) == 0 ->
+            pc = BATON /* can_go() must look */
+        :: pending[d] == 0 && waiters[d] > 0 && (closed[d] || ROOM(d) > 0) ->
+            pc = SIGNAL /* wake_one() */
+        :: else -> rc = 0; finish(me, d)
+        fi
 #endif
-    od;
-    finished++
+    :: else -> again(me, d)
+    fi
+}
+
+/* move()'s publish (seq_cst), and what follows it. */
+inline publish(me, d)
+{
+    moved[d] = moved[d] + k;
+    done = done + k;
+    k = 0;
+    if
+    :: d == PUSH && moved[PUSH] - seen[PUSH] > high_water -> pc = HWLOOK
+    :: else ->
+#ifdef NO_FENCE
+        settle(me, d)
+#else
+        pc = SLEEPERS
+#endif
+    fi
+}
+
+/* move_now() up to move()'s copy (the lock held): the precedence of a
+ * closed push, available() (the copy, then a look if it says 0), EPIPE or
+ * EAGAIN, else the copy; and the publish too when available() did not
+ * look, as one step has room for one racy access. */
+inline move_now(me, d)
+{
+    if
+    :: d == PUSH && closed[d] -> rc = EPIPE; finish(me, d) /* even with room */
+    :: else ->
+        avail = ROOM(d);
+        if
+        :: avail == 0 -> look(d); avail = ROOM(d); fresh = true
+        :: else -> skip
+        fi;
+#ifdef IF_WAIT
+        /* broken: after a sleep, trust that the wait's condition holds */
+        if
+        :: trust && avail == 0 -> avail = 1
+        :: else -> skip
+        fi;
+        trust = false;
+#endif
+        if
+        :: avail == 0 ->
+            if
+            :: d == POP && closed[d] -> rc = EPIPE; finish(me, d) /* closed and drained */
+            :: else -> again(me, d)
+            fi
+        :: else ->
+            if
+            :: n == 0 -> choose_n(me, d) /* the call's first copy */
+            :: else -> skip
+            fi;
+            k = (avail < n - done -> avail : n - done);
+            if
+            :: d == PUSH -> ring_put(k)
+            :: else -> ring_get(k)
+            fi;
+#if defined(NO_FENCE)
+            pc = SLEEPERS /* broken: the load of waiters goes first */
+#elif defined(PENDING_EARLY)
+            pc = PENDING /* broken: the load of pending goes first */
+#else
+            if
+            :: fresh -> pc = PUBLISH
+            :: else -> publish(me, d)
+            fi
+#endif
+        fi;
+        avail = 0;
+        fresh = false
+    fi
+}
+
+/* The wait proper: join the set and release the mutex, in one step. */
+inline join(me, d)
+{
+    cvset[CV(d)] = cvset[CV(d)] | BIT(me);
+    sleeping[d]++;
+    unlock(me, d);
+    pc = WOKEN
 }
 
 /*
- * Spurious wake-ups: at any moment, while the budget lasts, any thread in
- * either set may leave it with no signal. A process of its own, so that a
- * waiter always blocks in its wait (the waiter's atomic critical section
- * ends there) and every later point of every run may see one. Never ends:
- * its loop is a valid end state.
+ * A thread of side d: calls of xfer_one() or xfer_many(), blocking (lock,
+ * then transfer()), one after another until the thread ends. One option
+ * per step (see "Steps" above); pc says which is next. A call moves up to
+ * n elements; `done` counts them, `rc` is its status.
  */
-proctype spurious_wakeups()
+inline thread(me, d)
 {
-    byte w;
-
-end:
     do
-    :: atomic { spurious > 0 && cvset[0] != 0 -> cv_signal(0); spurious-- }
-    :: atomic { spurious > 0 && cvset[1] != 0 -> cv_signal(1); spurious-- }
-    od
-}
-
-#ifdef CANCEL
-/*
- * pthread_cancel of a thread inside its condition wait, asleep or woken
- * and not yet back (the worst case: it consumed the wake-up). It leaves
- * its set; sleep_once sees the flag once it holds the mutex again.
- */
-proctype canceller()
-{
-    byte t;
-
-end:
-    do
-    :: atomic {
-        cancels > 0 && (inwait & ~cancelled) != 0 ->
-        t = 0;
-        do
-        :: (inwait & ~cancelled & BIT(t)) != 0 -> break
-        :: ((inwait & ~cancelled) >> (t + 1)) != 0 -> t++
-        od;
-        cancelled = cancelled | BIT(t);
-        cvset[0] = cvset[0] & ~BIT(t);
-        cvset[1] = cvset[1] & ~BIT(t);
-        cancels--;
-        t = 0
+    :: atomic { /* lock (a call's, or after spin() or a mid-batch wake), move_now() */
+        ((pc == IDLE || pc == MOVE) && mtx[d] == 0) || pc == MOVE_HELD ->
+        assert(pc != MOVE_HELD || mtx[d] == me + 1);
+        if
+        :: pc == IDLE && d == PUSH -> base = me * NV + seq + 1 /* its values */
+        :: else -> skip
+        fi;
+        mtx[d] = me + 1;
+        move_now(me, d)
        }
+    :: atomic { /* move(): publish after a look */
+        pc == PUBLISH ->
+        publish(me, d)
+       }
+    :: atomic { /* move(): the copy of popped may be stale: look again */
+        pc == HWLOOK ->
+        look(PUSH);
+        if
+        :: moved[PUSH] - seen[PUSH] > high_water -> high_water = moved[PUSH] - seen[PUSH]
+        :: else -> skip
+        fi;
+#ifdef NO_FENCE
+        settle(me, d)
+#else
+        pc = SLEEPERS
+#endif
+       }
+    :: atomic { /* needs_wake(other side): waiters > 0 (seq_cst) && ... */
+        pc == SLEEPERS ->
+#ifdef PENDING_EARLY
+        if
+        :: waiters[1 - d] > 0 && pend -> wake = true
+        :: else -> skip
+        fi;
+        pend = false;
+        settle(me, d)
+#else
+        if
+        :: waiters[1 - d] > 0 -> pc = PENDING
+        :: else ->
+#ifdef NO_FENCE
+            pc = PUBLISH
+#else
+            settle(me, d)
+#endif
+        fi
+#endif
+       }
+    :: atomic { /* needs_wake(other side): ... && !pending (seq_cst) */
+        pc == PENDING ->
+#ifdef PENDING_EARLY
+        pend = pending[1 - d] == 0; /* broken: before the publish */
+        pc = PUBLISH
+#else
+        if
+        :: pending[1 - d] == 0 -> wake = true
+        :: else -> skip
+        fi;
+#ifdef NO_FENCE
+        pc = PUBLISH
+#else
+        settle(me, d)
+#endif
+#endif
+       }
+    :: atomic { /* pass_baton(), its can_go() looking afresh */
+        pc == BATON ->
+        look(d);
+        if
+        :: ROOM(d) > 0 -> pc = SIGNAL
+        :: else -> rc = 0; finish(me, d)
+        fi
+       }
+    :: atomic { /* wake_one(): pass_baton's, or wait_cancelled()'s after a look */
+        pc == SIGNAL ->
+        wake_one(d);
+        if
+        :: cancel -> rc = ECANCELED; unlock(me, d); end_call(me, d)
+        :: else -> rc = 0; finish(me, d)
+        fi
+       }
+#ifndef SIGNAL_UNLOCKED
+    :: atomic { /* wake_side(): lock the other side, wake_one, unlock */
+        (pc == WAKE || pc == MIDWAKE) && mtx[1 - d] == 0 ->
+        mtx[1 - d] = me + 1;
+        wake_one(1 - d);
+        unlock(me, 1 - d);
+        wake = false;
+        if
+        :: pc == WAKE -> end_call(me, d)
+        :: else -> pc = MOVE /* mid-batch: lock again, move_now again */
+        fi
+       }
+#else
+    :: atomic { /* broken: wake_one's test without the other side's lock */
+        pc == WAKE || pc == MIDWAKE ->
+        if
+        :: pending[1 - d] == 0 && waiters[1 - d] > 0 ->
+            if
+            :: pc == WAKE -> pc = WAKE_SIG
+            :: else -> pc = MIDWAKE_SIG
+            fi
+        :: else ->
+            wake = false;
+            if
+            :: pc == WAKE -> end_call(me, d)
+            :: else -> pc = MOVE
+            fi
+        fi
+       }
+    :: atomic { /* broken: and its signal, without the lock either */
+        pc == WAKE_SIG || pc == MIDWAKE_SIG ->
+        pending[1 - d] = 1;
+        cv_signal(CV(1 - d));
+        wake = false;
+        if
+        :: pc == WAKE_SIG -> end_call(me, d)
+        :: else -> pc = MOVE
+        fi
+       }
+#endif
+    :: atomic { /* sleep_once(): announce, seq_cst */
+        pc == ANNOUNCE ->
+        waiters[d]++;
+        pc = RECHECK
+       }
+    :: atomic { /* sleep_once(): re-check (Dekker), then wait */
+        pc == RECHECK ->
+        if
+        :: closed[d] -> pc = UNANNOUNCE
+        :: else ->
+#ifndef NO_RECHECK
+            look(d); /* broken without: the copy is what said "wait" */
+#endif
+            if
+            :: ROOM(d) > 0 -> pc = UNANNOUNCE
+            :: else ->
+#ifdef SIGNAL_UNLOCKED
+                pc = JOIN
+#else
+                join(me, d)
+#endif
+            fi
+        fi
+       }
+#ifdef SIGNAL_UNLOCKED
+    :: atomic { pc == JOIN -> join(me, d) }
+#endif
+    :: atomic { /* sleep_once(): it can go after all */
+        pc == UNANNOUNCE ->
+        waiters[d]--;
+        pc = MOVE_HELD
+       }
+    :: atomic { /* pthread_cond_wait returns: out of the set, mutex again */
+        pc == WOKEN && mtx[d] == 0 && ((cvset[CV(d)] & BIT(me)) == 0 || ASLEEP_OUT) ->
+        if
+        :: (cvset[CV(d)] & BIT(me)) == 0 -> skip /* signalled or broadcast */
+        :: (cvset[CV(d)] & BIT(me)) != 0 && spurious > 0 -> /* a spurious return */
+            cvset[CV(d)] = cvset[CV(d)] & ~BIT(me);
+            spurious--
+#ifdef CANCEL
+        :: (cvset[CV(d)] & BIT(me)) != 0 && cancels > 0 -> /* cancelled asleep */
+            cvset[CV(d)] = cvset[CV(d)] & ~BIT(me);
+            cancels--;
+            cancel = true
+#endif
+        fi;
+#ifdef CANCEL
+        if
+        :: !cancel && cancels > 0 -> cancels--; cancel = true /* cancelled once woken */
+        :: true -> skip
+        fi;
+#endif
+        mtx[d] = me + 1;
+        sleeping[d]--;
+        back_from_wait(d);
+#ifdef IF_WAIT
+        trust = true;
+#endif
+        if
+        :: cancel -> pc = CANCELLED
+        :: else -> pc = MOVE_HELD
+        fi
+       }
+#ifdef CANCEL
+    :: atomic { /* wait_cancelled(): pass on a wake-up it may have eaten */
+        pc == CANCELLED ->
+#ifndef NO_CANCEL_BATON
+        if
+        :: closed[d] || ROOM(d) > 0 -> wake_one(d)
+        :: else ->
+            look(d);
+            if
+            :: ROOM(d) > 0 -> pc = SIGNAL /* wake_one() after the look */
+            :: else -> skip
+            fi
+        fi;
+#endif
+        if
+        :: pc == SIGNAL -> skip
+        :: else -> rc = ECANCELED; unlock(me, d); end_call(me, d)
+        fi
+       }
+#endif
+    :: pc == END -> break
     od
 }
+
+/* A producer (side PUSH) or a consumer (side POP). */
+proctype worker(byte me; byte side)
+{
+    byte pc, seq, n, done, k, avail, rc, base, i, w, slot, v;
+    bool spun, wake, fresh, trust, cancel;
+#ifdef PENDING_EARLY
+    bool pend; /* the early load of the other side's pending found it clear */
+#endif
+#ifdef QUOTA
+    byte left = NVAL / NC; /* a consumer: elements it still has to pop */
 #endif
 
-/* One side in pcq_close(): wake every waiter; a wake-up is on its way. */
+    thread(me, side)
+}
+
+/* One side in pcq_close(): closed; wake every waiter; a wake-up is on its
+ * way. */
 inline close_side(d)
 {
+    closed[d] = true;
     if
     :: waiters[d] > 0 ->
         pending[d] = 1;
@@ -684,7 +1023,8 @@ inline close_side(d)
 }
 
 /* pcq_close(), called by the owner once the producers are joined (or at
- * any time with CLOSE_RACE). */
+ * any time with CLOSE_RACE). Both locks, push side first (the one order);
+ * if the pop side's is taken, the step pauses holding the push side's. */
 proctype closer()
 {
     byte w;
@@ -694,15 +1034,16 @@ proctype closer()
 #elif !defined(CLOSE_RACE)
     prod_done == NP; /* joining the producers */
 #endif
-    CS_BEGIN
-    lock(CLOSER);
-    closed = true;
-    /* Every waiter must see the close: broadcast, never signal. */
-    close_side(PUSH);
-    close_side(POP);
-    unlock(CLOSER);
-    finished++ /* after the unlock: init then finds the mutex free */
-    CS_END
+    atomic {
+        mtx[PUSH] == 0 -> mtx[PUSH] = CLOSER + 1;
+        mtx[POP] == 0 -> mtx[POP] = CLOSER + 1;
+        /* Every waiter must see the close: broadcast, never signal. */
+        close_side(PUSH);
+        close_side(POP);
+        unlock(CLOSER, POP);
+        unlock(CLOSER, PUSH);
+        finished++ /* after the unlocks: init then finds the mutexes free */
+    }
 }
 
 init
@@ -712,25 +1053,21 @@ init
     atomic {
         t = 0;
         do
-        :: t < NP -> run producer(t); t++
+        :: t < NP -> run worker(t, PUSH); t++
         :: else -> break
         od;
         t = 0;
         do
-        :: t < NC -> run consumer(NP + t); t++
+        :: t < NC -> run worker(NP + t, POP); t++
         :: else -> break
         od;
         run closer();
-        run spurious_wakeups();
-#ifdef CANCEL
-        run canceller();
-#endif
         t = 0
     };
     finished == NP + NC + 1; /* all ended: none is stuck */
 
     /* No lost, no extra element: popped exactly the accepted values. */
-    assert(count == 0 && mtx == 0);
+    assert(moved[PUSH] == moved[POP] && mtx[PUSH] == 0 && mtx[POP] == 0);
     assert(waiters[PUSH] == 0 && waiters[POP] == 0);
 #ifndef NO_VALID_PENDING
     assert(pending[PUSH] == 0 && pending[POP] == 0); /* <= waiters == 0 */
@@ -743,7 +1080,7 @@ init
         t++
     :: else -> break
     od;
-    assert(drained == accepted);
+    assert(drained == accepted && drained == moved[POP]);
 #if !defined(CLOSE_RACE) && !defined(CANCEL)
     assert(accepted == NVAL); /* closed after the producers: all went in */
 #endif
