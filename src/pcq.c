@@ -121,6 +121,8 @@ struct side {
     unsigned char slow;        /* mu: spins in a row that ended late */
     unsigned char failed;      /* mu: spins in a row that failed at the least budget */
     unsigned char probe;       /* mu: waits since the last spin, while not spinning */
+    unsigned char yield_shift; /* mu: log2 of the next ban on yielding */
+    unsigned yield_ban;        /* mu: waits to go before yielding again */
     bool closed;               /* both locks to write, this side's to read */
 
     /* Line 3: read by the other side after each of its moves; written only
@@ -556,7 +558,9 @@ enum {
     SPIN_PROBE = 16,
     SPIN_LONG_EVERY = 256,
     SPIN_PAUSES = 4,
-    SPIN_PAUSES_MAX = 32
+    SPIN_PAUSES_MAX = 32,
+    YIELD_QUICK_NS = 50000,   /* a yield this short cost nothing to speak of */
+    YIELD_NS_PER_MOVE = 10000 /* else it must have let the other side move an element per 10 us */
 };
 
 static inline unsigned clamp_spin(uint64_t ns)
@@ -586,6 +590,40 @@ static uint64_t watch(const struct side *o, uint64_t was, uint64_t need, unsigne
 }
 
 /*
+ * The other side last ran on this CPU (side d's mu held): hand it the CPU
+ * for a moment, which costs it no wake-up and lets it fill (or drain) a
+ * batch before this thread looks again. That pays only when the other side
+ * is what runs next; when another process shares the CPU, a yield goes to
+ * the back of a queue of full time slices, where sleeping would be woken
+ * at the other side's first move. So a yield that took long for what the
+ * other side moved meanwhile bans yielding (this thread sleeps instead)
+ * for 2, 4, ... 1024 waits.
+ */
+static void yield_to(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->side[d];
+    const struct side *o = &q->side[opposite(d)];
+    if (s->yield_ban > 0) {
+        s->yield_ban--;
+        return;
+    }
+    const uint64_t was = atomic_load_explicit(&o->moved, memory_order_relaxed);
+    unlock(s);
+    const uint64_t t0 = pcq__now_ns();
+    sched_yield();
+    const uint64_t took = pcq__now_ns() - t0;
+    const uint64_t moved = atomic_load_explicit(&o->moved, memory_order_relaxed) - was;
+    lock(s);
+    if (took > YIELD_QUICK_NS && moved * YIELD_NS_PER_MOVE < took) {
+        if (s->yield_shift < 10)
+            s->yield_shift++;
+        s->yield_ban = 1u << s->yield_shift;
+    } else {
+        s->yield_shift = 0;
+    }
+}
+
+/*
  * Before sleeping (side d's mu held): spin as the budget says, with the
  * lock let go, and update the budget by what the spin earned. Returns with
  * the lock held. Time, not a count of looks, bounds the spin: a pause
@@ -597,12 +635,7 @@ static void spin(pcq_t *q, enum dir d)
     const struct side *o = &q->side[opposite(d)];
     const int cpu = this_cpu();
     if (cpu >= 0 && atomic_load_explicit(&o->cpu, memory_order_relaxed) == cpu) {
-        /* The other side last ran here: hand it the CPU for a moment
-         * instead, which costs it no wake-up and lets it fill (or drain)
-         * a batch before this thread looks again. */
-        unlock(s);
-        sched_yield();
-        lock(s);
+        yield_to(q, d);
         return;
     }
     unsigned budget = s->spin_ns;
