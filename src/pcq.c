@@ -544,7 +544,8 @@ static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
  *    spun for each free slot to push one element burnt as much CPU as the
  *    consumers' work. Waiting for a batch lets it push a burst, or, when
  *    that much room does not come in time, fail and sleep; a producer that
- *    finds any room pushes, whatever its spin waited for.
+ *    finds any room pushes, whatever its spin waited for. Such a spin pays
+ *    when that much room comes within its budget, however long it took.
  * Pauses between two looks at the other side's counter: 4 at first,
  * doubling up to 32, so that a long spin does not keep pulling the line
  * the other side is writing, nor answer late.
@@ -556,7 +557,7 @@ enum {
     SPIN_SLOW = 3,
     SPIN_FAILS = 4,
     SPIN_PROBE = 16,
-    SPIN_LONG_EVERY = 256,
+    SPIN_LONG_EVERY = 512,
     SPIN_PAUSES = 4,
     SPIN_PAUSES_MAX = 32,
     YIELD_QUICK_NS = 50000,   /* a yield this short cost nothing to speak of */
@@ -595,9 +596,11 @@ static uint64_t watch(const struct side *o, uint64_t was, uint64_t need, unsigne
  * batch before this thread looks again. That pays only when the other side
  * is what runs next; when another process shares the CPU, a yield goes to
  * the back of a queue of full time slices, where sleeping would be woken
- * at the other side's first move. So a yield that took long for what the
- * other side moved meanwhile bans yielding (this thread sleeps instead)
- * for 2, 4, ... 1024 waits.
+ * at the other side's first move; and when the other side is not runnable
+ * at all (a producer sleeping on its own timer), a yield is a system call
+ * for nothing. So a yield after which the other side had not moved, or had
+ * moved little for how long it took, bans yielding (this thread sleeps
+ * instead) for 2, 4, ... 1024 waits.
  */
 static void yield_to(pcq_t *q, enum dir d)
 {
@@ -614,7 +617,7 @@ static void yield_to(pcq_t *q, enum dir d)
     const uint64_t took = pcq__now_ns() - t0;
     const uint64_t moved = atomic_load_explicit(&o->moved, memory_order_relaxed) - was;
     lock(s);
-    if (took > YIELD_QUICK_NS && moved * YIELD_NS_PER_MOVE < took) {
+    if (moved == 0 || (took > YIELD_QUICK_NS && moved * YIELD_NS_PER_MOVE < took)) {
         if (s->yield_shift < 10)
             s->yield_shift++;
         s->yield_ban = 1u << s->yield_shift;
@@ -659,7 +662,10 @@ static void spin(pcq_t *q, enum dir d)
     const uint64_t took = watch(o, was, need, budget);
     lock(s);
 
-    if (took <= SPIN_PAYS_NS) { /* paid */
+    /* Waiting for a quarter of the ring takes the consumers that many
+     * pops; it pays if they come within the budget. */
+    const uint64_t pays_by = need > 1 ? budget : SPIN_PAYS_NS;
+    if (took <= pays_by) { /* paid */
         s->spin_ns = clamp_spin(2 * (uint64_t)budget);
         s->slow = s->failed = 0;
     } else if (took != UINT64_MAX && (long_probe || ++s->slow < SPIN_SLOW)) {
