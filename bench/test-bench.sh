@@ -82,6 +82,7 @@ fi
 # 3. every built queue, every kind of run (did not finish is allowed for spinners)
 run() { # run LABEL ARGS...
     label=$1; shift
+    # shellcheck disable=SC2086 # $small is several options
     if "$@" $small --time-limit 10 >"$tmp/out" 2>"$tmp/err"; then
         ok "$label"
     else
@@ -109,7 +110,7 @@ fi
 "$bin" --queue pcq,textbook,boost,apr_queue --count 3000 --repeats 3 --warmups 1 --quiet \
     --log-runs --csv "$tmp/rounds.csv" >"$tmp/out" 2>"$tmp/err"
 built=$(sed -n 's/^pcq-bench: run: warm-up 1 \([a-z_]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
-want=$(for r in 1 2 3; do printf '%s' "$built"; done)
+want=$(for _ in 1 2 3; do printf '%s' "$built"; done)
 got=$(sed -n 's/^pcq-bench: run: round [0-9] \([a-z_]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
 rounds=$(field "$tmp/rounds.csv" textbook round_eps | wc -w)
 if [ -n "$built" ] && [ "$got" = "$want" ] && [ "$rounds" = 3 ]; then
