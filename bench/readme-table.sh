@@ -82,9 +82,11 @@ $1 == "kind" {
 function ok(r) { return R[r, "status"] == "ok" && R[r, "runs"] + 0 > 0 }
 function row(k, q) { return ((k, q) in F) ? F[k, q] : "" }
 
-# Three significant figures or so.
-function num(x) {
-    return sprintf(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : x >= 1 ? "%.2f" : "%.3f", x)
+# Three significant figures (more above 1000), trailing zeros kept.
+function num(x,    d) {
+    if (x >= 1 || x <= 0) return sprintf(x >= 100 || x <= 0 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f", x)
+    d = 2 - int(log(x) / log(10) - 1) # x < 1: as many decimals as 3 figures need
+    return sprintf("%." (d > 8 ? 8 : d) "f", x)
 }
 # One cell: the median of `name` over `div`; "dnf" for a run that did not finish.
 function fig(r, name, div) {
@@ -116,8 +118,8 @@ function label(r,    s) {
     return s
 }
 
-# The cells of one table, in S[1..ns], sorted by work, capacity, batch,
-# then P x C (by threads, then producers), as a reader scans them.
+# The cells of one table, in S[1..ns], sorted by machine, pace, work,
+# capacity, P x C (by threads, then producers), batch, as a reader scans them.
 function select(kind, mach, work, batched,    i, k, r, t, j) {
     ns = 0
     for (i = 1; i <= nc; i++) {
@@ -128,8 +130,8 @@ function select(kind, mach, work, batched,    i, k, r, t, j) {
         if (kind == "throughput" && (batched ? R[r, "batch"] + 0 <= 1 : R[r, "batch"] + 0 != 1)) continue
         S[++ns] = k
         SK[ns] = sprintf("%d %012d %012d %012d %06d %06d", R[r, "machine"] == "hog", R[r, "pace_ns"],
-            R[r, "work_ns"], R[r, "capacity"], R[r, "batch"], R[r, "producers"] * R[r, "consumers"]) \
-            sprintf(" %06d", R[r, "producers"])
+            R[r, "work_ns"], R[r, "capacity"], R[r, "producers"] * R[r, "consumers"],
+            R[r, "producers"]) sprintf(" %06d", R[r, "batch"])
     }
     for (i = 2; i <= ns; i++)
         for (j = i; j > 1 && SK[j - 1] > SK[j]; j--) {
