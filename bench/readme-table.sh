@@ -112,6 +112,7 @@ function ratio(a, b, med, rounds,    x, y, m, i, lo, hi, v) {
 }
 
 function label(r,    s) {
+    if (R[r, "kind"] == "paced") return pace_label(r)
     s = R[r, "producers"] "x" R[r, "consumers"] " cap " R[r, "capacity"]
     if (R[r, "batch"] + 0 > 1) s = s " batch " R[r, "batch"]
     if (R[r, "work_ns"] + 0 > 0) s = s ", work " R[r, "work_ns"] " ns"
@@ -151,15 +152,24 @@ function columns(list,    l, nl, i, j, m) {
     return m
 }
 
+# The header of a table: the first columns (FIRST, split at |), one per queue in
+# C[1..m], right-aligned, and LAST.
+function header(first, m, last,    f, n, j) {
+    n = split(first, f, "|")
+    printf "|"
+    for (j = 1; j <= n; j++) printf " %s |", f[j]
+    for (j = 1; j <= m; j++) printf " %s |", C[j]
+    printf " %s |\n|", last
+    for (j = 1; j <= n; j++) printf "---|"
+    for (j = 1; j <= m; j++) printf "---:|"
+    printf "---|\n"
+}
+
 function throughput_table(title, mach, work,    i, j, m, k, r, s, p, starred) {
     if (select("throughput", mach, work, 0) == 0) return
     m = columns("pcq textbook apr_queue boost pipe ck_spsc")
     printf "%s, million elements per second (higher is better):\n\n", title
-    printf "| scenario |"
-    for (j = 1; j <= m; j++) printf " %s |", C[j]
-    printf " pcq / best bounded peer |\n|---|"
-    for (j = 1; j <= m; j++) printf "---:|"
-    printf "---|\n"
+    header("scenario", m, "pcq / best bounded peer")
     for (i = 1; i <= ns; i++) {
         k = S[i]
         printf "| %s |", label(cellrow[k])
@@ -180,20 +190,17 @@ function throughput_table(title, mach, work,    i, j, m, k, r, s, p, starred) {
     printf "\n"
 }
 
-function batch_table(    i, k, m, j) {
-    if (select("throughput", "", "", 1) == 0) return
-    m = columns("pcq textbook_batch")
-    printf "Batch calls (pcq_push_many/pcq_pop_many against textbook_batch), million elements per second:\n\n"
-    printf "| scenario | machine |"
-    for (j = 1; j <= m; j++) printf " %s |", C[j]
-    printf " pcq / textbook_batch |\n|---|---|"
-    for (j = 1; j <= m; j++) printf "---:|"
-    printf "---|\n"
+# A table of pcq against one peer, a row per scenario with its machine.
+function versus_table(kind, batched, title, queues, peer, med, div, rounds,    i, k, m, j) {
+    if (select(kind, "", "none", batched) == 0) return
+    m = columns(queues)
+    printf "%s:\n\n", title
+    header((kind == "paced" ? "producer" : "scenario") "|machine", m, "pcq / " peer)
     for (i = 1; i <= ns; i++) {
         k = S[i]
         printf "| %s | %s |", label(cellrow[k]), R[cellrow[k], "machine"]
-        for (j = 1; j <= m; j++) printf " %s |", fig(row(k, C[j]), "eps_median", 1e6)
-        printf " %s |\n", ratio(row(k, "pcq"), row(k, "textbook_batch"), "eps_median", "round_eps")
+        for (j = 1; j <= m; j++) printf " %s |", fig(row(k, C[j]), med, div)
+        printf " %s |\n", ratio(row(k, "pcq"), row(k, peer), med, rounds)
     }
     printf "\n"
 }
@@ -242,25 +249,6 @@ function pace_label(r,    p, s) {
     return s ", " R[r, "producers"] "x" R[r, "consumers"] " cap " R[r, "capacity"]
 }
 
-function paced_table(    i, j, k, m) {
-    if (select("paced", "", "none", 0) == 0) return
-    m = columns("pcq textbook apr_queue boost")
-    printf "CPU cost of waiting: the consumer thread'"'"'s CPU time per element, microseconds, behind a paced producer (lower is better):\n\n"
-    printf "| producer | machine |"
-    for (j = 1; j <= m; j++) printf " %s |", C[j]
-    printf " pcq / textbook |\n|---|---|"
-    for (j = 1; j <= m; j++) printf "---:|"
-    printf "---|\n"
-    for (i = 1; i <= ns; i++) {
-        k = S[i]
-        printf "| %s | %s |", pace_label(cellrow[k]), R[cellrow[k], "machine"]
-        for (j = 1; j <= m; j++) printf " %s |", fig(row(k, C[j]), "cpu_ns_per_elem_median", 1e3)
-        printf " %s |\n", ratio(row(k, "pcq"), row(k, "textbook"), "cpu_ns_per_elem_median",
-            "round_cpu_ns_per_elem")
-    }
-    printf "\n"
-}
-
 END {
     if (bad) exit 1
     if (n == 0) { print "readme-table.sh: no rows" > "/dev/stderr"; exit 1 }
@@ -270,7 +258,10 @@ END {
     throughput_table("Throughput on the idle machine, 8-byte elements, single-element calls", "idle", "none")
     throughput_table("Throughput on the idle machine with per-element consumer work", "idle", "some")
     throughput_table("Throughput with the hog (a busy loop on one CPU), no per-element work", "hog", "none")
-    batch_table()
+    versus_table("throughput", 1, "Batch calls (pcq_push_many/pcq_pop_many against textbook_batch), " \
+        "million elements per second", "pcq textbook_batch", "textbook_batch", "eps_median", 1e6, "round_eps")
     latency_table()
-    paced_table()
+    versus_table("paced", 0, "CPU cost of waiting: the consumer thread'"'"'s CPU time per element, " \
+        "microseconds, behind a paced producer (lower is better)", "pcq textbook apr_queue boost",
+        "textbook", "cpu_ns_per_elem_median", 1e3, "round_cpu_ns_per_elem")
 }' "$csv"
