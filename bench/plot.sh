@@ -19,11 +19,6 @@ set -eu
 csv=${1:?usage: plot.sh CSV OUTDIR}
 out=${2:?usage: plot.sh CSV OUTDIR}
 [ -r "$csv" ] || { echo "plot.sh: no $csv (make bench writes build/bench/latest.csv)" >&2; exit 1; }
-if ! command -v gnuplot >/dev/null 2>&1; then
-    echo "plot.sh: gnuplot not found, no plots drawn (make bench-deps installs gnuplot-nox)"
-    exit 0
-fi
-mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -112,6 +107,12 @@ END {
 for f in "$work"/s/*/*; do
     if [ -f "$f" ]; then sort -n -o "$f" "$f"; fi
 done
+# The CSV is read (and an old one refused) first, with or without gnuplot.
+if ! command -v gnuplot >/dev/null 2>&1; then
+    echo "plot.sh: gnuplot not found, no plots drawn (make bench-deps installs gnuplot-nox)"
+    exit 0
+fi
+mkdir -p "$out"
 
 # The lines of a plot: one per queue (of those named) with data in DIR, each
 # shifted on x by STEP from the next so that their error bars stand apart.
