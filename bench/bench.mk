@@ -6,8 +6,9 @@
 #                     build/bench/latest.csv (BENCH_ARGS=--strict: exit 3
 #                     unless every goal PASSes)
 #   make bench-full   the whole matrix (hours): build/bench/full.csv
-#   make bench-plot   PNG plots of BENCH_CSV (default the latest) in build/bench/plots/
-#   make bench-readme the README's table (Markdown) from BENCH_CSV
+#   make bench-plot   PNG plots of BENCH_CSV (default the latest) in build/bench/plots/,
+#                     readme-throughput.png among them (without gnuplot: a note)
+#   make bench-readme the README's tables (Markdown) from BENCH_CSV
 #   make bench-deps   install the peer queues' Debian packages and gnuplot
 #   make test-bench   the harness catches a planted loss; small runs of pcq,
 #                     every peer, --work, --hog, paced and interleaved rounds pass
@@ -17,7 +18,8 @@
 # which then links the binary). The binary links libpcq.a and wraps the
 # allocator (bench/alloc_count.c) to count allocations in pcq's push/pop loops.
 # Everything it writes goes under build/bench/; the one run the README
-# quotes is committed as bench/results/readme.csv (copied there by hand).
+# quotes is committed as bench/results/readme.csv and readme-throughput.png
+# (copied there by hand; bench/README.md says how).
 .PHONY: bench-build bench bench-full bench-plot bench-readme bench-deps bench-detect test-bench
 BB          := $(B)/bench
 BENCH_CSV   ?= $(BB)/latest.csv
@@ -66,7 +68,7 @@ bench-full: bench-build
 bench-plot:
 	sh bench/plot.sh $(BENCH_CSV) $(BB)/plots
 
-# The README's benchmark table, in Markdown, from BENCH_CSV.
+# The README's benchmark tables, in Markdown, from BENCH_CSV.
 bench-readme:
 	@sh bench/readme-table.sh $(BENCH_CSV)
 

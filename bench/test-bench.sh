@@ -16,7 +16,10 @@
 #     failed verification and a SIGTERM;
 #  7. the goal lines: five of them, NOT MEASURED when their scenarios were
 #     not run, and --strict exits 3;
-#  8. the options are checked (--help, a bad option).
+#  8. the options are checked (--help, a bad option);
+#  9. readme-table.sh and plot.sh run on a small CSV of every kind of row,
+#     print their tables (with the ratios pcq-bench printed) and the README's
+#     PNG, and refuse a CSV of the old format.
 set -u
 bin=${1:?usage: test-bench.sh BINARY}
 tmp=$(mktemp -d)
@@ -79,6 +82,7 @@ fi
 # 3. every built queue, every kind of run (did not finish is allowed for spinners)
 run() { # run LABEL ARGS...
     label=$1; shift
+    # shellcheck disable=SC2086 # $small is several options
     if "$@" $small --time-limit 10 >"$tmp/out" 2>"$tmp/err"; then
         ok "$label"
     else
@@ -106,7 +110,7 @@ fi
 "$bin" --queue pcq,textbook,boost,apr_queue --count 3000 --repeats 3 --warmups 1 --quiet \
     --log-runs --csv "$tmp/rounds.csv" >"$tmp/out" 2>"$tmp/err"
 built=$(sed -n 's/^pcq-bench: run: warm-up 1 \([a-z_]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
-want=$(for r in 1 2 3; do printf '%s' "$built"; done)
+want=$(for _ in 1 2 3; do printf '%s' "$built"; done)
 got=$(sed -n 's/^pcq-bench: run: round [0-9] \([a-z_]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
 rounds=$(field "$tmp/rounds.csv" textbook round_eps | wc -w)
 if [ -n "$built" ] && [ "$got" = "$want" ] && [ "$rounds" = 3 ]; then
@@ -185,6 +189,86 @@ if "$bin" --help | grep -q -- '--elem-size'; then ok "--help"; else bad "--help"
 "$bin" --no-such-option >/dev/null 2>&1
 rc=$?
 if [ "$rc" = 2 ]; then ok "a bad option: exit 2"; else bad "a bad option: exit $rc"; fi
+
+# 9. the README's tables and plot from one small CSV with every kind of row
+#    on both machines (pcq against textbook only, so that every ratio in the
+#    tables is one pcq-bench printed: the scripts must compute them alike)
+here=$(dirname "$0")
+fx=$tmp/fixture.csv
+: >"$tmp/printed"
+fixture() { # fixture ARGS...: a small run, its rows appended to the fixture
+    "$bin" "$@" --repeats 3 --warmups 0 --quiet --csv "$tmp/part.csv" >"$tmp/out" 2>"$tmp/err" ||
+        { bad "fixture run $*"; tail -3 "$tmp/err"; return 1; }
+    grep '^  pcq ' "$tmp/out" >>"$tmp/printed"
+    if [ -s "$fx" ]; then grep -v '^#' "$tmp/part.csv" | tail -n +2 >>"$fx"; else cp "$tmp/part.csv" "$fx"; fi
+}
+fixture --queue pcq,textbook --pc 1x1,2x2 --capacity 64,4096 --count 20000 &&
+    fixture --queue pcq,textbook --capacity 64 --work 40 --count 20000 &&
+    fixture --queue pcq,textbook --capacity 64 --count 20000 --hog &&
+    fixture --queue pcq,textbook_batch --capacity 4096 --batch 16 --count 20000 &&
+    fixture --queue pcq,textbook --latency --round-trips 500 &&
+    fixture --queue pcq,textbook --latency --round-trips 500 --hog &&
+    fixture --queue pcq,textbook --capacity 64 --pace 100000 --count 20
+if sh "$here/readme-table.sh" "$fx" >"$tmp/table" 2>"$tmp/err"; then
+    missing=""
+    for h in '| scenario | pcq | textbook | pcq / best bounded peer |' \
+        'Throughput on the idle machine, 8-byte elements' 'Throughput on the idle machine with per-element consumer work' \
+        'Throughput with the hog' '| scenario | machine | pcq | textbook_batch | pcq / textbook_batch |' \
+        '| queue | p50 idle | p99 idle | p50 / textbook idle | p50 hog | p99 hog | p50 / textbook hog |' \
+        '| producer | machine | pcq | textbook | pcq / textbook |'; do
+        grep -qF -- "$h" "$tmp/table" || missing="$missing '$h'"
+    done
+    # every ratio in the tables, against the ones pcq-bench printed (two
+    # decimals; the CSV rounds the figures, so a last digit may differ by 1)
+    unmatched=$(awk '
+        function ratios(line, out,    n) { # "1.23x [0.98..1.41]" as out[k] = "1.23 0.98 1.41"
+            n = 0
+            while (match(line, /[0-9.]+x \[[0-9.]+\.\.[0-9.]+\]/)) {
+                s = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+                gsub(/[x[\]]/, " ", s); sub(/\.\./, " ", s)
+                out[++n] = s
+            }
+            return n
+        }
+        FNR == NR { m = ratios($0, t); for (i = 1; i <= m; i++) printed[++np] = t[i]; next }
+        {
+            m = ratios($0, t)
+            for (i = 1; i <= m; i++) {
+                made++
+                split(t[i], a, " ")
+                for (j = 1; j <= np; j++) {
+                    split(printed[j], b, " ")
+                    if ((a[1] - b[1]) ^ 2 < 1.2e-4 && (a[2] - b[2]) ^ 2 < 1.2e-4 && (a[3] - b[3]) ^ 2 < 1.2e-4) break
+                }
+                if (j > np) printf "%.2fx [%.2f..%.2f]; ", a[1], a[2], a[3]
+            }
+        }
+        END { if (made < 9) printf "only %d ratios in the tables", made }' "$tmp/printed" "$tmp/table")
+    if [ -z "$missing" ] && [ -z "$unmatched" ]; then
+        ok "readme-table.sh: $(grep -c '^|---' "$tmp/table") tables, ratios as pcq-bench prints them"
+    else
+        bad "readme-table.sh:${missing:+ missing$missing;}${unmatched:+ ratios pcq-bench did not print: $unmatched}"
+        cat "$tmp/table"
+    fi
+else
+    bad "readme-table.sh on a small CSV"; cat "$tmp/err"
+fi
+printf '# pcq-bench; machine: old\nkind,queue,producers,consumers,capacity,eps_median\n' >"$tmp/old.csv"
+if ! sh "$here/readme-table.sh" "$tmp/old.csv" >/dev/null 2>&1 &&
+    ! sh "$here/plot.sh" "$tmp/old.csv" "$tmp/plots-old" >/dev/null 2>&1; then
+    ok "readme-table.sh and plot.sh refuse a CSV of the old format"
+else
+    bad "an old-format CSV was not refused"
+fi
+if ! sh "$here/plot.sh" "$fx" "$tmp/plots" >"$tmp/out" 2>"$tmp/err"; then
+    bad "plot.sh on a small CSV"; cat "$tmp/err"
+elif ! command -v gnuplot >/dev/null 2>&1; then
+    if grep -q 'gnuplot not found' "$tmp/out"; then ok "plot.sh: no gnuplot, said so"; else bad "plot.sh without gnuplot"; fi
+elif [ "$(head -c 4 "$tmp/plots/readme-throughput.png" 2>/dev/null | tail -c 3)" = PNG ]; then
+    ok "plot.sh: $(cd "$tmp/plots" && echo *.png)"
+else
+    bad "plot.sh: no readme-throughput.png"; cat "$tmp/out" "$tmp/err"
+fi
 
 if [ "$fails" -ne 0 ]; then
     echo "test-bench: $fails failed"
