@@ -251,6 +251,35 @@ static unsigned char *elems(size_t n, size_t esz)
 }
 
 /*
+ * Put round i's sleepers to sleep on q's side `push`: [the plain call,
+ * with buf's element 0,] then the timed call (element 1), each asleep
+ * before the next starts; then return at the moment the arrivals are due.
+ */
+static void start_sleepers(pcq_t *q, const struct plan *p, long i, bool push, unsigned char *buf,
+                           struct plain *b, pthread_t *bt, struct timed *t, pthread_t *tt)
+{
+    uint64_t sleepers = 0;
+    if (p->who == BESIDE) {
+        plain_start(b, bt, q, push, buf);
+        if (push)
+            await_push_waits(q, ++sleepers);
+        else
+            await_pop_waits(q, ++sleepers);
+    }
+    memset(t, 0, sizeof *t);
+    t->q = q;
+    t->push = push;
+    t->use_for = (i / 2) % 2 == 1;
+    t->elem = buf + p->esz;
+    atomic_init(&t->finished, false);
+    t->deadline_ns = now_ns() + p->deadline_ns;
+    t->deadline = ts_of(t->deadline_ns);
+    start(tt, timed_thread, t);
+    await_timed_asleep(q, t, ++sleepers);
+    spin_until((uint64_t)((int64_t)t->deadline_ns + p->arrive_ns));
+}
+
+/*
  * One round of pops: [a plain pcq_pop asleep,] a timed pop asleep, and the
  * arrivals (pushes of values 1..arrivals).
  */
@@ -260,22 +289,10 @@ static void pop_round(long i, int who)
     pcq_t *q;
     ck_assert_int_eq(pcq_create(&q, 4, p.esz), 0);
     unsigned char *buf = elems(3, p.esz); /* 0: the plain pop's, 1: the timed pop's, 2: pushes */
-    uint64_t sleepers = 0;
-
     struct plain b;
-    pthread_t bt;
-    if (who == BESIDE) {
-        plain_start(&b, &bt, q, false, buf);
-        await_pop_waits(q, ++sleepers);
-    }
-    struct timed t = {.q = q, .push = false, .use_for = (i / 2) % 2 == 1, .elem = buf + p.esz};
-    t.deadline_ns = now_ns() + p.deadline_ns;
-    t.deadline = ts_of(t.deadline_ns);
-    pthread_t tt;
-    start(&tt, timed_thread, &t);
-    await_timed_asleep(q, &t, ++sleepers);
-
-    spin_until((uint64_t)((int64_t)t.deadline_ns + p.arrive_ns));
+    pthread_t bt, tt;
+    struct timed t;
+    start_sleepers(q, &p, i, false, buf, &b, &bt, &t, &tt);
     unsigned early = 0; /* pushes complete before the deadline */
     for (uint64_t e = 1; e <= p.arrivals; e++) {
         put_val(buf + 2 * p.esz, e);
@@ -339,22 +356,10 @@ static void push_round(long i, int who)
     }
     put_val(buf, plain_val);
     put_val(buf + p.esz, timed_val);
-    uint64_t sleepers = 0;
-
     struct plain b;
-    pthread_t bt;
-    if (who == BESIDE) {
-        plain_start(&b, &bt, q, true, buf);
-        await_push_waits(q, ++sleepers);
-    }
-    struct timed t = {.q = q, .push = true, .use_for = (i / 2) % 2 == 1, .elem = buf + p.esz};
-    t.deadline_ns = now_ns() + p.deadline_ns;
-    t.deadline = ts_of(t.deadline_ns);
-    pthread_t tt;
-    start(&tt, timed_thread, &t);
-    await_timed_asleep(q, &t, ++sleepers);
-
-    spin_until((uint64_t)((int64_t)t.deadline_ns + p.arrive_ns));
+    pthread_t bt, tt;
+    struct timed t;
+    start_sleepers(q, &p, i, true, buf, &b, &bt, &t, &tt);
     unsigned early = 0; /* slots freed before the deadline */
     for (uint64_t e = 1; e <= p.arrivals; e++) {
         ck_assert_int_eq(pcq_pop(q, buf + 2 * p.esz), 0);
