@@ -46,8 +46,16 @@ extern "C" {
 #define PCQ_API
 #endif
 
-/* The queue. Opaque: create with pcq_create(), free with pcq_destroy(). */
+/* The queue. Opaque: create with pcq_create(), free with pcq_destroy().
+ * C++ sees another tag: there `pcq` is the namespace of pcq.hpp, and a
+ * namespace and a struct cannot share a name. The tag appears in no symbol
+ * (the functions are extern "C") and is never defined outside src/, so both
+ * spellings name the same opaque type. */
+#ifdef __cplusplus
+typedef struct pcq_queue_ pcq_t;
+#else
 typedef struct pcq pcq_t;
+#endif
 
 /* Counters kept by every queue; see pcq_stats(). */
 typedef struct pcq_stats {
@@ -240,7 +248,16 @@ PCQ_API size_t pcq_elem_size(const pcq_t *q);
  * had to sleep at least once. If q is NULL, *out is zeroed; if out is
  * NULL, nothing happens.
  */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+/* g++ -Wshadow: the function pcq_stats "hides constructor for struct
+ * pcq_stats" (as stat() and struct stat do); both names are the API. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 PCQ_API void pcq_stats(const pcq_t *q, pcq_stats_t *out);
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* The library's version as "MAJOR.MINOR.PATCH" (may differ from the
  * header's macros when linked against another build). */
