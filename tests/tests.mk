@@ -27,7 +27,7 @@ SAN_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # $(1) variant, $(2) compiler, $(3) extra compile+link flags
 define variant
-$(B)/$(1)/%.o: %.c $(LIB_HDRS) $(TEST_HDRS)
+$(B)/$(1)/%.o: %.c $(LIB_HDRS) $(TEST_HDRS) $(FLAGS_STAMP)
 	@mkdir -p $$(@D)
 	$(2) $$(WARN) $$(BASE_CPPFLAGS) $$(TEST_CPPFLAGS) $$(CPPFLAGS) $$(TEST_CFLAGS) $(3) $$(PTHREAD) -c $$< -o $$@
 
@@ -116,7 +116,7 @@ RACE_SAN_plain :=
 RACE_SAN_tsan   = $(SAN_TSAN)
 RACE_SAN_asan   = $(SAN_ASAN)
 
-$(RACE)/fixture-%: $(RACE_SRC) src/fatal.h tests/tests.mk
+$(RACE)/fixture-%: $(RACE_SRC) src/fatal.h tests/tests.mk $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(BASE_CPPFLAGS) $(CPPFLAGS) $(TEST_CFLAGS) $(RACE_SAN_$*) $(PTHREAD) \
 	  $(LDFLAGS) $< -o $@
