@@ -99,23 +99,43 @@ $(B)/pcq.pc: Makefile $(B)/stamp/install
 # ---------------------------------------------------------------------------
 # Install
 # ---------------------------------------------------------------------------
-PUBLIC_HDRS := include/pcq.h $(wildcard include/pcq_*.h)
+# Headers: the C API, the drivers, the C++ wrapper (include/pcq.hpp).
+PUBLIC_HDRS := include/pcq.h $(wildcard include/pcq_*.h) include/pcq.hpp
+# Manual pages: section 3 (the library) is installed; the section 1 pages
+# describe programs that stay in the build tree (man -l man/pcq-fib.1).
+# Each function named in a page's NAME section gets a link to that page,
+# so that `man pcq_try_push_many` opens pcq_push(3).
+MAN3        := $(wildcard man/*.3)
+man_names    = $(shell sed -n '/^\.Sh NAME/,/^\.Sh DESCRIPTION/s/^\.Nm \([a-z_0-9]*\).*/\1/p' $(1))
+# link:page pairs, e.g. pcq_try_push.3:pcq_push.3
+MAN_LINKS    = $(foreach p,$(MAN3),$(foreach n,$(filter-out $(basename $(notdir $(p))),\
+                 $(call man_names,$(p))),$(n).3:$(notdir $(p))))
+SUPP        := share/helgrind-glibc.supp
+PCQ_DATADIR := $(DATADIR)/pcq
 
 .PHONY: install uninstall
 install: lib
-	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR)
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(PCQ_DATADIR)
 	install -m 644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(B)/libpcq.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SO_FULL) $(DESTDIR)$(LIBDIR)/
 	ln -sf libpcq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpcq.so
 	install -m 644 $(B)/pcq.pc $(DESTDIR)$(PCDIR)/
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+	@for l in $(MAN_LINKS); do echo ln -sf $${l#*:} $(DESTDIR)$(MANDIR)/man3/$${l%%:*}; \
+	  ln -sf $${l#*:} $(DESTDIR)$(MANDIR)/man3/$${l%%:*} || exit 1; done
+	install -m 644 $(SUPP) $(DESTDIR)$(PCQ_DATADIR)/
 
 uninstall:
 	rm -f $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(PUBLIC_HDRS))
 	rm -f $(DESTDIR)$(LIBDIR)/libpcq.a $(DESTDIR)$(LIBDIR)/libpcq.so \
 	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libpcq.so.$(VERSION) \
 	      $(DESTDIR)$(PCDIR)/pcq.pc
+	rm -f $(foreach p,$(MAN3),$(foreach n,$(call man_names,$(p)),$(DESTDIR)$(MANDIR)/man3/$(n).3))
+	rm -f $(DESTDIR)$(PCQ_DATADIR)/$(notdir $(SUPP))
+	rmdir $(DESTDIR)$(PCQ_DATADIR) 2>/dev/null || true
 
 .PHONY: clean
 clean:
