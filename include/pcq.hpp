@@ -199,34 +199,26 @@ public:
      * fewer when the queue was closed meanwhile (those are delivered). */
     std::size_t push_many(const T *elems, std::size_t n)
     {
-        std::size_t done = 0;
-        many(pcq_push_many(q_, elems, n, &done), "pcq_push_many");
-        return done;
+        return many(pcq_push_many, elems, n, "pcq_push_many");
     }
 
     /* Pop between 1 and max, blocking while empty and open. 0: closed and
      * drained (or max == 0). */
     std::size_t pop_many(T *out, std::size_t max)
     {
-        std::size_t done = 0;
-        many(pcq_pop_many(q_, out, max, &done), "pcq_pop_many");
-        return done;
+        return many(pcq_pop_many, out, max, "pcq_pop_many");
     }
 
     /* Never block: as many as fit (or are there) now; 0 when none could
      * move (full, empty, or closed). */
     std::size_t try_push_many(const T *elems, std::size_t n)
     {
-        std::size_t done = 0;
-        many(pcq_try_push_many(q_, elems, n, &done), "pcq_try_push_many");
-        return done;
+        return many(pcq_try_push_many, elems, n, "pcq_try_push_many");
     }
 
     std::size_t try_pop_many(T *out, std::size_t max)
     {
-        std::size_t done = 0;
-        many(pcq_try_pop_many(q_, out, max, &done), "pcq_try_pop_many");
-        return done;
+        return many(pcq_try_pop_many, out, max, "pcq_try_pop_many");
     }
 
 #if defined(__cpp_lib_span) && __cpp_lib_span >= 202002L
@@ -268,10 +260,15 @@ private:
         detail::fail(rc, what);
     }
 
-    static void many(int rc, const char *what)
+    /* A batch call: how many moved. Closed and full/empty are results. */
+    template <class Fn, class Ptr>
+    std::size_t many(Fn fn, Ptr elems, std::size_t n, const char *what)
     {
+        std::size_t done = 0;
+        const int rc = fn(q_, elems, n, &done);
         if (rc != 0 && rc != EPIPE && rc != EAGAIN)
             detail::fail(rc, what);
+        return done;
     }
 
     /* Pops into raw storage: T need not be default-constructible. A
