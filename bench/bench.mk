@@ -44,7 +44,7 @@ $(BB)/config.h: bench-detect
 	@sh bench/detect.sh "$(CC)" "$(CXX)" $(BB)
 bench-detect:
 
-$(BB)/obj/%.o: %.c $(BENCH_HDRS) $(LIB_HDRS) $(BB)/config.h
+$(BB)/obj/%.o: %.c $(BENCH_HDRS) $(LIB_HDRS) $(BB)/config.h $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	. ./$(BB)/flags && $(CC) $(WARN) $(BASE_CPPFLAGS) -I$(BB) $(CPPFLAGS) $(CFLAGS) $(BENCH_XFLAGS) $(PTHREAD) -c $< -o $@
 

@@ -47,8 +47,9 @@ extern "C" {
 #define PCQ_API
 #endif
 
-/* The queue. Opaque: create with pcq_create(), free with pcq_destroy(). */
-typedef struct pcq pcq_t;
+/* The queue. Opaque: create with pcq_create(), free with pcq_destroy().
+ * (The tag is pcq_queue, not pcq: C++ code has namespace pcq, see pcq.hpp.) */
+typedef struct pcq_queue pcq_t;
 
 /* Counters kept by every queue; see pcq_stats(). */
 typedef struct pcq_stats {
@@ -242,7 +243,16 @@ PCQ_API size_t pcq_elem_size(const pcq_t *q);
  * had to sleep at least once. If q is NULL, *out is zeroed; if out is
  * NULL, nothing happens.
  */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+/* g++ -Wshadow: the function pcq_stats "hides constructor for struct
+ * pcq_stats" (as stat() and struct stat do); both names are the API. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 PCQ_API void pcq_stats(const pcq_t *q, pcq_stats_t *out);
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* The library's version as "MAJOR.MINOR.PATCH" (may differ from the
  * header's macros when linked against another build). */

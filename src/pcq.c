@@ -135,7 +135,7 @@ struct side {
 
 /* One allocation: this header, then the slots. `cap` and `esz` are
  * immutable after pcq_create and read without a lock. */
-struct pcq {
+struct pcq_queue {
     size_t cap; /* capacity in elements */
     size_t esz; /* element size in bytes */
     size_t low; /* room a waiting producer's spin waits for: a quarter of the ring */

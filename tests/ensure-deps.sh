@@ -12,6 +12,9 @@ need valgrind   command -v valgrind
 need spin       command -v spin
 need clang      command -v clang
 need libgmp-dev sh -c 'printf "#include <gmp.h>\n" | ${CC:-cc} -E - >/dev/null'
+need g++        command -v g++
+need cmake      command -v cmake
+need mandoc     command -v mandoc
 need libclang-rt-14-dev sh -c 'echo "int main(void){return 0;}" | ${CC:-cc} -fsanitize=thread -x c - -o /dev/null'
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

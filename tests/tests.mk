@@ -2,7 +2,10 @@
 #
 #   make test        unit tests, spurious-wake-up build, clang build, TSan,
 #                    ASan/UBSan, Helgrind, DRD, race self-test, Spin model,
-#                    tools, install/link test, benchmark harness test
+#                    tools, install/link test, benchmark harness test,
+#                    manual pages, C++ wrapper, install with a non-default
+#                    PREFIX, an embedder's program under Helgrind and DRD,
+#                    the CMake build and its three ways in
 #
 # Unit tests (Check) are built once per variant:
 #   dbg   assertions on       (also the binary the Valgrind tools run)
@@ -27,7 +30,7 @@ SAN_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # $(1) variant, $(2) compiler, $(3) extra compile+link flags
 define variant
-$(B)/$(1)/%.o: %.c $(LIB_HDRS) $(TEST_HDRS)
+$(B)/$(1)/%.o: %.c $(LIB_HDRS) $(TEST_HDRS) $(FLAGS_STAMP)
 	@mkdir -p $$(@D)
 	$(2) $$(WARN) $$(BASE_CPPFLAGS) $$(TEST_CPPFLAGS) $$(CPPFLAGS) $$(TEST_CFLAGS) $(3) $$(PTHREAD) -c $$< -o $$@
 
@@ -51,10 +54,12 @@ HELGRIND     := valgrind --tool=helgrind $(VG_COMMON)
 DRD          := valgrind --tool=drd --check-stack-var=yes $(VG_COMMON)
 
 .PHONY: test deps test-unit test-spurious test-clang tsan asan helgrind drd \
-        race-selftest model test-install
+        race-selftest model test-install test-man test-cpp test-prefix test-embed \
+        test-cmake
 test: deps
 	$(MAKE) --no-print-directory test-unit test-spurious test-clang tsan asan \
-	    helgrind drd race-selftest model test-tools test-install test-embed test-bench
+	    helgrind drd race-selftest model test-tools test-install test-bench \
+	    test-man test-cpp test-prefix test-embed test-cmake
 	@echo "make test: every target passed"
 
 deps:
@@ -117,7 +122,7 @@ RACE_SAN_plain :=
 RACE_SAN_tsan   = $(SAN_TSAN)
 RACE_SAN_asan   = $(SAN_ASAN)
 
-$(RACE)/fixture-%: $(RACE_SRC) src/fatal.h tests/tests.mk
+$(RACE)/fixture-%: $(RACE_SRC) src/fatal.h tests/tests.mk $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(BASE_CPPFLAGS) $(CPPFLAGS) $(TEST_CFLAGS) $(RACE_SAN_$*) $(PTHREAD) \
 	  $(LDFLAGS) $< -o $@
@@ -133,27 +138,94 @@ race-selftest: $(RACE)/fixture-plain $(RACE)/fixture-tsan $(RACE)/fixture-asan
 model:
 	@CC="$(CC)" MODEL_DIR="$(abspath $(B))/model" sh tests/model/model.sh
 
+# Manual pages (man/): mandoc -Tlint clean, every function libpcq.so exports
+# named in a page's NAME section, every page's error codes for a call equal
+# to the list in the call's comment in the headers (tests/man.sh); and each
+# tool's page documents every option its --help lists (tests/man-options.sh).
+test-man: lib $(B)/pcq-fib $(B)/bench/pcq-bench
+	sh tests/man.sh man $(B)/libpcq.so include/pcq.h include/pcq_driver.h
+	sh tests/man-options.sh $(B)/pcq-fib man/pcq-fib.1
+	sh tests/man-options.sh $(B)/bench/pcq-bench man/pcq-bench.1
+
+# The C++ wrapper (include/pcq.hpp): tests/cpp/test_queue.cpp built with g++
+# and clang++ against libpcq.a, as C++20 (the std::span overloads), and
+# under ASan+UBSan and TSan with the library objects of the asan and tsan
+# variants above; then the compile-failure test (tests/cpp/compile_fail.sh):
+# pcq::queue<std::unique_ptr<int>> must not compile, and the message must
+# say why. Warning-free under both compilers.
+CLANGXX  ?= clang++
+CXXWARN   = -std=c++17 -Wall -Wextra -Wpedantic -Wshadow $(WERROR)
+CPP      := $(B)/cpp
+CPP_TEST := tests/cpp/test_queue.cpp
+
+# $(1) name, $(2) compiler, $(3) extra flags, $(4) the library (archive or objects)
+define cppvariant
+$(CPP)/test_queue-$(1): $(CPP_TEST) include/pcq.hpp include/pcq.h $(4) $(FLAGS_STAMP)
+	@mkdir -p $$(@D)
+	$(2) $$(CXXWARN) $(3) -Iinclude $$(CPPFLAGS) $$(TEST_CFLAGS) $$(PTHREAD) $(CPP_TEST) $(4) \
+	  $$(LDFLAGS) -o $$@
+endef
+$(eval $(call cppvariant,gcc,$$(CXX),,$(B)/libpcq.a))
+$(eval $(call cppvariant,clang,$$(CLANGXX),,$(B)/libpcq.a))
+$(eval $(call cppvariant,cxx20,$$(CXX),-std=c++20,$(B)/libpcq.a))
+$(eval $(call cppvariant,asan,$$(CXX),$$(SAN_ASAN),$(patsubst %.c,$(B)/asan/%.o,$(LIB_SRCS))))
+$(eval $(call cppvariant,tsan,$$(CXX),$$(SAN_TSAN),$(patsubst %.c,$(B)/tsan/%.o,$(LIB_SRCS))))
+
+test-cpp: $(CPP)/test_queue-gcc $(CPP)/test_queue-cxx20 $(CPP)/test_queue-asan $(CPP)/test_queue-tsan
+	PCQ_STRESS=$(PCQ_STRESS) $(CPP)/test_queue-gcc
+	PCQ_STRESS=$(PCQ_STRESS) $(CPP)/test_queue-cxx20
+	$(ASAN_ENV) PCQ_STRESS=$(PCQ_STRESS) $(CPP)/test_queue-asan
+	$(TSAN_ENV) PCQ_STRESS=$(PCQ_STRESS) $(CPP)/test_queue-tsan
+	@if command -v $(CLANGXX) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory $(CPP)/test_queue-clang && \
+	  PCQ_STRESS=$(PCQ_STRESS) $(CPP)/test_queue-clang; \
+	else echo "test-cpp: $(CLANGXX) not installed, skipped"; fi
+	sh tests/cpp/compile_fail.sh $(CPP) $(CXX) $(CXXWARN)
+	@if command -v $(CLANGXX) >/dev/null 2>&1; then \
+	  sh tests/cpp/compile_fail.sh $(CPP) $(CLANGXX) $(CXXWARN); fi
+
+# A new user's order, as in the README: `make`, then `make install
+# PREFIX=<somewhere else>` (here under build/, without DESTDIR), then the
+# README's command line with only PKG_CONFIG_PATH set. The pcq.pc installed
+# must name that prefix (it used to keep the /usr/local of the first make).
+PREFIX_TEST := $(abspath $(B)/prefix-test)
+test-prefix: lib
+	rm -rf $(PREFIX_TEST)
+	$(MAKE) --no-print-directory install PREFIX=$(PREFIX_TEST)
+	grep -qx 'prefix=$(PREFIX_TEST)' $(PREFIX_TEST)/lib/pkgconfig/pcq.pc
+	PKG_CONFIG_PATH=$(PREFIX_TEST)/lib/pkgconfig \
+	  sh -c '$(CC) $(WARN) tests/install_app.c $$(pkg-config --cflags --libs pcq) -o $(B)/prefix_app'
+	LD_LIBRARY_PATH=$(PREFIX_TEST)/lib $(B)/prefix_app
+
 # An embedder's program (tests/embed/pipeline.c: three stages, a close
-# cascade, blocking and timed modes, and a planted race of its own) linked
-# with libpcq.so as a user's program would be, run natively, under Helgrind
-# (blocking mode with no suppressions; timed mode with the glibc file
-# share/helgrind-glibc.supp; the planted race still caught) and under DRD
-# with no suppressions (tests/embed/run.sh).
+# cascade, blocking and timed modes, and a planted race of its own) built
+# against that install with pkg-config, run natively, under Helgrind (the
+# blocking mode with no suppressions at all, the timed mode with the
+# installed share/pcq/helgrind-glibc.supp for glibc's own false positive;
+# the planted race still caught) and under DRD with no suppressions
+# (tests/embed/run.sh). Then the same install under ThreadSanitizer: a
+# program built with it, libpcq.so without it; 64-byte elements, so that
+# the copies are memcpy calls TSan sees (tests/embed/bigelem.c).
 EMBED := $(B)/embed
-$(EMBED)/pipeline: tests/embed/pipeline.c include/pcq.h $(B)/libpcq.so
+$(EMBED)/pipeline: tests/embed/pipeline.c test-prefix
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude $(TEST_CFLAGS) $(PTHREAD) $< \
-	  -L$(B) -lpcq -o $@
+	PKG_CONFIG_PATH=$(PREFIX_TEST)/lib/pkgconfig sh -c '$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L \
+	  $(TEST_CFLAGS) $< $$(pkg-config --cflags --libs pcq) -o $@'
 
-# The same library under ThreadSanitizer: a program built with it, libpcq.so
-# without it (as installed); 64-byte elements, so the copies are memcpy
-# calls TSan sees (tests/embed/bigelem.c).
-$(EMBED)/bigelem-tsan: tests/embed/bigelem.c include/pcq.h $(B)/libpcq.so
+$(EMBED)/bigelem-tsan: tests/embed/bigelem.c test-prefix
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -Iinclude $(TEST_CFLAGS) $(SAN_TSAN) $(PTHREAD) $< -L$(B) -lpcq -o $@
+	PKG_CONFIG_PATH=$(PREFIX_TEST)/lib/pkgconfig sh -c '$(CC) $(WARN) $(TEST_CFLAGS) \
+	  $(SAN_TSAN) $< $$(pkg-config --cflags --libs pcq) -o $@'
 
-.PHONY: test-embed
 test-embed: $(EMBED)/pipeline $(EMBED)/bigelem-tsan
-	LD_LIBRARY_PATH=$(B) HELGRIND='$(HELGRIND)' DRD='$(DRD)' \
-	  sh tests/embed/run.sh $< share/helgrind-glibc.supp $(EMBED)/log
-	LD_LIBRARY_PATH=$(B) $(TSAN_ENV) $(EMBED)/bigelem-tsan
+	LD_LIBRARY_PATH=$(PREFIX_TEST)/lib HELGRIND='$(HELGRIND)' DRD='$(DRD)' \
+	  sh tests/embed/run.sh $< $(PREFIX_TEST)/share/pcq/helgrind-glibc.supp $(EMBED)/log
+	LD_LIBRARY_PATH=$(PREFIX_TEST)/lib $(TSAN_ENV) $(EMBED)/bigelem-tsan
+
+# The CMake build (CMakeLists.txt) against this Makefile's, and the three
+# ways a CMake project takes pcq in (tests/cmake/run.sh): ctest (the unit
+# tests at PCQ_STRESS=10: the full size runs in test-unit), the same exported
+# symbols and SONAME, the same installed files, find_package /
+# add_subdirectory / FetchContent each building the README's example.
+test-cmake: lib
+	CC='$(CC)' WERROR='$(WERROR)' PCQ_STRESS=10 MAKE='$(MAKE)' sh tests/cmake/run.sh $(B)

@@ -8,16 +8,18 @@
  * Close cascade: the generator closes q1 when it is done; the workers drain
  * q1, and the last worker to finish closes q2; the collectors drain q2.
  *
- *   pipeline blocking [N]   pcq_push / pcq_pop
- *   pipeline timed [N]      pcq_push_for / pcq_pop_for with short timeouts,
+ *   pipeline blocking [N [CAPACITY]]   pcq_push / pcq_pop
+ *   pipeline timed [N [CAPACITY]]      pcq_push_for / pcq_pop_for with short timeouts,
  *                           so that waits time out while others signal
- *   pipeline race [N]       as timed, plus a race planted in this program's
+ *   pipeline race [N [CAPACITY]]       as timed, plus a race planted in this program's
  *                           own code (planted_race(): an unlocked counter
  *                           shared by the workers) that a race detector
  *                           must report, suppression file or not
  *
- * Prints one line: the sum, its expected value, and how many timed calls
- * timed out. Exit status 0 when the sum is right, 1 otherwise, 2 for usage.
+ * N items (default 2000) go through queues of CAPACITY (default 4; the
+ * README's capacity figures come from `pipeline blocking 200000 CAPACITY`).
+ * Prints one line: the sum, its expected value, how many timed calls timed
+ * out, and the time the pipeline took. Exit status 0 when the sum is right, 1 otherwise, 2 for usage.
  */
 #include <pcq.h>
 
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WORKERS 3
 #define COLLECTORS 2
@@ -36,6 +39,7 @@
 static pcq_t *q1, *q2;
 static bool timed, race;
 static uint64_t n_items = 2000;
+static size_t capacity = 4;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int workers_left = WORKERS;  /* guarded by mu */
@@ -142,7 +146,7 @@ static void *collector(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3)
+    if (argc < 2 || argc > 4)
         goto usage;
     if (strcmp(argv[1], "timed") == 0)
         timed = true;
@@ -150,13 +154,17 @@ int main(int argc, char **argv)
         timed = race = true;
     else if (strcmp(argv[1], "blocking") != 0)
         goto usage;
-    if (argc == 3 && (n_items = strtoull(argv[2], NULL, 10)) == 0)
+    if (argc >= 3 && (n_items = strtoull(argv[2], NULL, 10)) == 0)
+        goto usage;
+    if (argc == 4 && (capacity = strtoull(argv[3], NULL, 10)) == 0)
         goto usage;
 
     int rc;
-    if ((rc = pcq_create(&q1, 4, sizeof(uint64_t))) != 0 ||
-        (rc = pcq_create(&q2, 4, sizeof(uint64_t))) != 0)
+    if ((rc = pcq_create(&q1, capacity, sizeof(uint64_t))) != 0 ||
+        (rc = pcq_create(&q2, capacity, sizeof(uint64_t))) != 0)
         die("pcq_create", rc);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
 
     pthread_t g, w[WORKERS], c[COLLECTORS];
     if ((rc = pthread_create(&g, NULL, generator, NULL)) != 0)
@@ -172,6 +180,7 @@ int main(int argc, char **argv)
         pthread_join(w[i], NULL);
     for (int i = 0; i < COLLECTORS; i++)
         pthread_join(c[i], NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     pcq_destroy(q1);
     pcq_destroy(q2);
 
@@ -179,12 +188,14 @@ int main(int argc, char **argv)
     uint64_t n = n_items, want = 0;
     for (uint64_t i = 1; i <= n; i++)
         want += i * i;
-    printf("pipeline %s: %llu items, sum %llu (want %llu), %lu timed calls timed out\n",
-           argv[1], (unsigned long long)n, (unsigned long long)total,
-           (unsigned long long)want, timeouts);
+    printf("pipeline %s: %llu items, capacity %zu, sum %llu (want %llu), "
+           "%lu timed calls timed out, %.3f s\n",
+           argv[1], (unsigned long long)n, capacity, (unsigned long long)total,
+           (unsigned long long)want, timeouts,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return total == want ? 0 : 1;
 
 usage:
-    fprintf(stderr, "usage: pipeline blocking|timed|race [N]\n");
+    fprintf(stderr, "usage: pipeline blocking|timed|race [N [CAPACITY]]\n");
     return 2;
 }

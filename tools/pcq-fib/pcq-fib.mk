@@ -25,7 +25,7 @@ FIB_HDRS := $(wildcard $(FIB_DIR)/*.h)
 .PHONY: tools demo test-tools
 tools: lib $(B)/pcq-fib
 
-$(B)/tool-obj/%.o: %.c $(LIB_HDRS) $(FIB_HDRS)
+$(B)/tool-obj/%.o: %.c $(LIB_HDRS) $(FIB_HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(BASE_CPPFLAGS) -I$(FIB_DIR) $(GMP_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(PTHREAD) -c $< -o $@
 
