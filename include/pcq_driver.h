@@ -157,9 +157,15 @@ typedef struct pcq_driver {
     pcq_stop_fn on_stop;       /* optional, see above */
     pcq_thread_stats_t *producer_stats; /* optional output: `producers` entries */
     pcq_thread_stats_t *consumer_stats; /* optional output: `consumers` entries */
+    /* Appended in 0.2: consumers that linger for batches (pcq_pop_batch). */
+    size_t consume_min;         /* a consumer waits for this many elements at
+                                   once (at most consume_batch), 0 means 1 */
+    uint64_t consume_linger_ns; /* ... or this long, then takes what is there;
+                                   0: no time limit (until min, or close) */
 } pcq_driver_t;
 
-#define PCQ_DRIVER_INIT {sizeof(pcq_driver_t), NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define PCQ_DRIVER_INIT                                                                            \
+    {sizeof(pcq_driver_t), NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
 
 /*
  * Run d->producers producer threads and d->consumers consumer threads over
