@@ -216,9 +216,10 @@ typedef struct pcq_driver {
  * never started has zeros).
  *  0          every producer was done, every element was consumed
  *  EINVAL     d is NULL, d->size is smaller than the first version of
- *             pcq_driver_t or ends inside one of its fields, the queue,
- *             produce or consume is NULL; or a produce callback reported
- *             more elements than it was allowed
+ *             pcq_driver_t or lies between the sizes of two of its versions
+ *             (it would end inside the fields a version appended), the
+ *             queue, produce or consume is NULL; or a produce callback
+ *             reported more elements than it was allowed
  *  ENOTSUP    d->size is larger than this library's pcq_driver_t and a
  *             field it does not know is not zero (a newer feature)
  *  EOVERFLOW  the batch buffers' size does not fit a size_t
