@@ -749,6 +749,8 @@ static int move_now(pcq_t *q, struct xfer *x)
     if (x->d == PUSH && s->closed)
         return EPIPE;
     uint64_t avail = available(q, x->d);
+    if (avail < x->n - x->done && x->n > 1)
+        avail = look(q, x->d); /* a batch takes all there is: the copy may understate it */
     if (avail == 0)
         return x->d == POP && s->closed ? EPIPE : EAGAIN; /* POP: closed and drained */
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
