@@ -393,6 +393,25 @@ static void h_check(struct harness *h, const pcq_run_result_t *r, const pcq_thre
 /* Runs that end normally                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Helgrind 3.19 reports false errors inside glibc when a timed wait times
+ * out while another thread signals (see check_stress.c): under Helgrind a
+ * linger never expires (the runs still carry a deadline), and the expiry
+ * path is left to the native, sanitizer and DRD runs.
+ */
+static bool under_helgrind(void)
+{
+    const char *tool = valgrind_tool();
+    return tool != NULL && strcmp(tool, "helgrind") == 0;
+}
+
+static uint64_t tool_linger(uint64_t ns)
+{
+    return ns != 0 && under_helgrind() ? UINT64_C(3600000000000) : ns;
+}
+
+#define HELGRIND_TIMED_WHY "Helgrind misreports glibc's timed wait racing a signal"
+
 static void linger_run(const struct lsetup *ls, uint64_t per)
 {
     const struct setup *s = &ls->s;
@@ -406,7 +425,7 @@ static void linger_run(const struct lsetup *ls, uint64_t per)
     ck_assert(ps != NULL && cs != NULL);
     pcq_driver_t d = h_driver(&h, s, ps, cs);
     d.consume_min = ls->cmin;
-    d.consume_linger_ns = ls->linger_ns;
+    d.consume_linger_ns = tool_linger(ls->linger_ns);
     pcq_run_result_t r;
     int rc = pcq_run(&d, &r);
     ck_assert_msg(rc == 0, "P=%u C=%u batches %zu/%zu min %zu linger %" PRIu64 ": %s", s->P, s->C,
@@ -659,6 +678,10 @@ static void lockstep_run(size_t size, size_t cmin, uint64_t linger_ns)
  * lets each element through; without it this run would wait forever. */
 START_TEST(test_linger_delivers_partial)
 {
+    if (under_helgrind()) {
+        skipped(__func__, HELGRIND_TIMED_WHY);
+        return;
+    }
     lockstep_run(sizeof(pcq_driver_t), 8, 1000000);
 }
 END_TEST
@@ -947,7 +970,7 @@ START_TEST(test_external_abort)
         pcq_thread_stats_t ps[3], cs[3];
         pcq_driver_t d = h_driver(&h, s, ps, cs);
         d.consume_min = setups[i].cmin;
-        d.consume_linger_ns = setups[i].linger_ns;
+        d.consume_linger_ns = tool_linger(setups[i].linger_ns);
         pcq_run_result_t r;
         ck_assert_int_eq(pcq_run(&d, &r), ECANCELED);
         ck_assert_int_eq(r.error, ECANCELED);

@@ -322,9 +322,17 @@ START_TEST(test_fib_config)
 END_TEST
 
 /* Consumers that wait for batch_min terms at once, or a linger: every term
- * exactly once, in order when ordered. */
+ * exactly once, in order when ordered. Helgrind 3.19 misreports glibc's
+ * timed wait expiring while signalled (see check_stress.c): under it the
+ * lingers never expire, and the ordered runs, which may need them to, are
+ * left to the native, sanitizer and DRD runs. */
 START_TEST(test_fib_linger)
 {
+    const char *tool = valgrind_tool();
+    bool helgrind = tool != NULL && strcmp(tool, "helgrind") == 0;
+    if (helgrind)
+        skipped(__func__, "the ordered runs: Helgrind misreports glibc's timed wait racing a "
+                          "signal");
     static const struct {
         unsigned P, C;
         size_t cap, batch, batch_min;
@@ -335,12 +343,15 @@ START_TEST(test_fib_linger)
         {1, 2, 16, 8, 8, 0, false},   {4, 3, 4, 16, 16, 0, false}, {2, 2, 8, 8, 1, 30, false},
     };
     for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++) {
+        if (helgrind && setups[i].ordered)
+            continue;
         struct fib_seen fs;
         fib_seen_init(&fs, FIB_MAX_U64_COUNT, false);
         fib_config_t c = fib_cfg(&fs, setups[i].P, setups[i].C, setups[i].cap, setups[i].batch,
                                  setups[i].ordered, 0);
         c.batch_min = setups[i].batch_min;
-        c.linger_us = setups[i].linger_us;
+        c.linger_us = setups[i].linger_us != 0 && helgrind ? UINT64_C(3600000000)
+                                                           : setups[i].linger_us;
         fib_result_t r;
         ck_assert_int_eq(fib_run(&c, &r), 0);
         ck_assert_uint_eq(fs.bad, 0);
