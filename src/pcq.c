@@ -108,6 +108,16 @@ enum dir { PUSH = 0, POP = 1 };
 static inline enum dir opposite(enum dir d) { return d == PUSH ? POP : PUSH; }
 
 /*
+ * Where threads sleep: a condition variable in an in-process queue; in a
+ * shared one, a futex on a sequence word that every wake-up advances (a
+ * process-shared condition variable cannot survive a waiter's death).
+ */
+union waitobj {
+    pthread_cond_t cv;     /* in-process */
+    _Atomic uint32_t seq;  /* shared: atomic, advanced under the mutex it goes with */
+};
+
+/*
  * One side of the queue. Lock map: fields marked "mu" are guarded by this
  * side's mu; `closed` is written with both sides' locks held, so either
  * side reads its copy under its own lock; the atomics say who writes them.
@@ -152,32 +162,67 @@ struct side {
     atomic_bool pending;  /* atomic: a signal to this side is on its way; changed under mu */
     atomic_bool fd_on;    /* atomic: the descriptor exists; set once, under both locks */
     atomic_bool fd_ready; /* atomic: the descriptor polls readable; changed under mu */
-    pthread_cond_t cv;    /* this side's threads sleep here, on mu */
+    unsigned char dir;    /* immutable: PUSH or POP, this side's index in the core */
+    union waitobj w;      /* this side's threads sleep here, on mu */
 };
 
+/* A shared queue's memory starts with these, and nothing else matches. */
+#define SHM_MAGIC 0x3130514D48535150ull /* "PQSHMQ01" read as little-endian */
+#define SHM_VERSION 1u
+
 /*
- * One allocation: this header, then the first ring. The ring's geometry
- * changes only in pcq_set_capacity, with both locks held, so a side reads
- * it under its own lock; `cap` and `ring` are also read without a lock
- * (pcq_capacity, pcq_size), hence atomics. `esz` and `tools` never change.
+ * The queue's state: in the handle's allocation (in-process), or at the
+ * start of a shared segment. It holds no pointer, so every process may map
+ * a segment at its own address. Lock map: `cap` is written with both locks
+ * held and read under either, or atomically without; the identity fields
+ * are written once, before `magic`, which is stored last.
  */
-struct pcq_queue {
-    _Atomic size_t cap;   /* atomic: capacity in elements; both locks to write */
-    _Atomic size_t ring;  /* atomic: slots in the ring, >= cap and >= the size;
-                             both locks to write */
-    size_t esz;           /* immutable: element size in bytes */
-    size_t low;           /* both locks: room a waiting producer's spin waits for,
-                             a quarter of the capacity */
-    unsigned char *slots; /* both locks: the ring; slot i at slots + i * esz */
-    unsigned char *grown; /* both locks: the ring when pcq_set_capacity grew it past
-                             the first one (then slots == grown), else NULL */
-    bool tools;           /* immutable: under a thread checker, annotate for it */
+struct core {
+    /* Line 0: identity and what is read without a lock. */
+    _Atomic uint64_t magic;       /* shared: SHM_MAGIC once laid out (release) */
+    uint32_t version;             /* shared: SHM_VERSION */
+    uint32_t shared;              /* immutable: 1 for a shared queue */
+    uint64_t ring;                /* shared, immutable: slots laid out */
+    uint64_t esz;                 /* shared, immutable: element size */
+    uint64_t bytes;               /* shared, immutable: the whole segment */
+    _Atomic size_t cap;           /* atomic: capacity; both locks to write */
+    _Atomic uint64_t recoveries;  /* atomic: locks found held by a dead process */
+    _Atomic uint32_t broken;      /* atomic: found corrupt (shared); set under a lock */
     alignas(CACHE_LINE) struct side side[2];
     /* Batch waiters (pcq_pop_batch with a min above 1) sleep here, on the
      * pop side's mu, apart from plain pops: they wait for different
      * counts, and are woken together when the least of them is reached. */
-    alignas(CACHE_LINE) pthread_cond_t batch_cv;
-    /* The first ring: capacity * esz bytes. */
+    alignas(CACHE_LINE) union waitobj batch;
+};
+
+/*
+ * A process's handle to a queue. In-process: one allocation holds the
+ * handle, the core and the first ring, and the ring's geometry changes
+ * only in pcq_set_capacity, with both locks held, so a side reads it under
+ * its own lock; `ring` is also read without a lock (pcq_size), hence an
+ * atomic. Shared: the handle is this process's own, the core and the ring
+ * are in the segment, and the geometry is the segment's, copied here once
+ * checked, so that nothing in the segment can make this process reach
+ * outside it.
+ */
+struct pcq_queue {
+    struct core *c;        /* immutable */
+    unsigned char *slots;  /* both locks: the ring; slot i at slots + i * esz */
+    _Atomic size_t ring;   /* atomic: slots in the ring, >= cap and >= the size;
+                              both locks to write */
+    size_t esz;            /* immutable: element size in bytes */
+    unsigned char *grown;  /* both locks: the ring when pcq_set_capacity grew it
+                              past the first one (then slots == grown), else NULL */
+    void *map;             /* immutable: a mapping this handle owns (pcq_shm_*) */
+    size_t map_len;        /* immutable: its length */
+    bool shared;           /* immutable: the queue is a shared one */
+    bool tools;            /* immutable: under a thread checker, annotate for it */
+};
+
+/* An in-process queue's one allocation: the handle, the core, the ring. */
+struct inproc {
+    struct pcq_queue h;
+    alignas(CACHE_LINE) struct core c;
     alignas(CACHE_LINE) unsigned char first[];
 };
 
@@ -194,8 +239,25 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static inline void lock(struct side *s) { PCQ_CHECK(pthread_mutex_lock(&s->mu)); }
+static void lock_failed(struct side *s, int rc);
+
+/* Lock side s. In a shared queue, a lock found held by a dead process
+ * comes back repaired (lock_failed); in any queue, any other failure is a
+ * broken program: abort. */
+static inline void lock(struct side *s)
+{
+    int rc = pthread_mutex_lock(&s->mu);
+    if (rc != 0)
+        lock_failed(s, rc);
+}
+
 static inline void unlock(struct side *s) { PCQ_CHECK(pthread_mutex_unlock(&s->mu)); }
+
+/* The core a side belongs to. */
+static inline struct core *core_of(struct side *s)
+{
+    return (struct core *)(void *)((unsigned char *)(s - s->dir) - offsetof(struct core, side));
+}
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -218,7 +280,7 @@ static inline uint64_t mine(const struct side *s)
 /* The capacity; stable under either side's lock. */
 static inline size_t capacity_of(const pcq_t *q)
 {
-    return atomic_load_explicit(&q->cap, memory_order_relaxed);
+    return atomic_load_explicit(&q->c->cap, memory_order_relaxed);
 }
 
 /* What side d may move, by its counter and its copy of the other's: room
@@ -238,8 +300,8 @@ static inline uint64_t room_by(const pcq_t *q, enum dir d, uint64_t own, uint64_
  * announced itself in `waiters`, this is the Dekker re-check. */
 static uint64_t look(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
-    struct side *o = &q->side[opposite(d)];
+    struct side *s = &q->c->side[d];
+    struct side *o = &q->c->side[opposite(d)];
     s->seen = atomic_load_explicit(&o->moved, memory_order_seq_cst);
     if (q->tools)
         pcq__observe(&o->moved); /* the slots published with it are ours to touch */
@@ -249,7 +311,7 @@ static uint64_t look(pcq_t *q, enum dir d)
 /* What side d may move now (mu held): its copy first, then a fresh look. */
 static inline uint64_t available(pcq_t *q, enum dir d)
 {
-    const struct side *s = &q->side[d];
+    const struct side *s = &q->c->side[d];
     uint64_t n = room_by(q, d, mine(s), s->seen);
     return n > 0 ? n : look(q, d);
 }
@@ -260,7 +322,7 @@ static inline uint64_t available(pcq_t *q, enum dir d)
 /* Debug invariant of side d, for assert(); its mu is held. */
 static bool side_valid(const pcq_t *q, enum dir d)
 {
-    const struct side *s = &q->side[d];
+    const struct side *s = &q->c->side[d];
     const uint64_t own = mine(s), ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
     bool counts = d == PUSH ? own >= s->seen && own - s->seen <= ring : s->seen >= own;
     return counts && s->pos < ring &&
@@ -335,7 +397,7 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     if (q == NULL)
         return ENOMEM;
     memset(q, 0, hdr);
-    atomic_init(&q->cap, capacity);
+    atomic_init(&q->c->cap, capacity);
     atomic_init(&q->ring, capacity);
     q->esz = elem_size;
     q->low = low_water(capacity);
@@ -352,21 +414,21 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
         goto fail_mattr;
     /* Timed waits measure CLOCK_MONOTONIC: immune to wall-clock jumps. */
     PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-    if ((rc = side_init(&q->side[PUSH], &ma, &ca)) != 0)
+    if ((rc = side_init(&q->c->side[PUSH], &ma, &ca)) != 0)
         goto fail_cattr;
-    if ((rc = side_init(&q->side[POP], &ma, &ca)) != 0) {
-        side_destroy(&q->side[PUSH]);
+    if ((rc = side_init(&q->c->side[POP], &ma, &ca)) != 0) {
+        side_destroy(&q->c->side[PUSH]);
         goto fail_cattr;
     }
     if (pthread_cond_init(&q->batch_cv, &ca) != 0) {
-        side_destroy(&q->side[POP]);
-        side_destroy(&q->side[PUSH]);
+        side_destroy(&q->c->side[POP]);
+        side_destroy(&q->c->side[PUSH]);
         rc = ENOMEM;
         goto fail_cattr;
     }
     pthread_condattr_destroy(&ca);
     pthread_mutexattr_destroy(&ma);
-    pcq__atomic_for_tools(&q->cap, sizeof q->cap, true);
+    pcq__atomic_for_tools(&q->c->cap, sizeof q->cap, true);
     pcq__atomic_for_tools(&q->ring, sizeof q->ring, true);
     *out = q;
     return 0;
@@ -385,10 +447,10 @@ void pcq_destroy(pcq_t *q)
     if (q == NULL)
         return;
     PCQ_CHECK(pthread_cond_destroy(&q->batch_cv));
-    side_destroy(&q->side[POP]);
-    side_destroy(&q->side[PUSH]);
+    side_destroy(&q->c->side[POP]);
+    side_destroy(&q->c->side[PUSH]);
     pcq__atomic_for_tools(&q->ring, sizeof q->ring, false);
-    pcq__atomic_for_tools(&q->cap, sizeof q->cap, false);
+    pcq__atomic_for_tools(&q->c->cap, sizeof q->cap, false);
     free(q->grown);
     free(q);
 }
@@ -402,7 +464,7 @@ void pcq_destroy(pcq_t *q)
  * they might raise it. */
 static void raise_high_water(pcq_t *q)
 {
-    struct side *s = &q->side[PUSH];
+    struct side *s = &q->c->side[PUSH];
     look(q, PUSH);
     if (mine(s) - s->seen > s->high_water)
         s->high_water = mine(s) - s->seen;
@@ -416,7 +478,7 @@ static void raise_high_water(pcq_t *q)
  */
 static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t k)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     const size_t esz = q->esz, ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
     unsigned char *const slots = q->slots;
     unsigned char *slot = slots + s->pos * esz;
@@ -467,7 +529,7 @@ static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t 
  */
 static inline bool needs_wake(const pcq_t *q, enum dir d)
 {
-    const struct side *s = &q->side[d];
+    const struct side *s = &q->c->side[d];
     return atomic_load_explicit(&s->waiters, memory_order_seq_cst) > 0 &&
            !atomic_load_explicit(&s->pending, memory_order_seq_cst);
 }
@@ -475,7 +537,7 @@ static inline bool needs_wake(const pcq_t *q, enum dir d)
 /* Whether side d can proceed now, or must fail: closed (its mu held). */
 static inline bool can_go(pcq_t *q, enum dir d)
 {
-    return q->side[d].closed || available(q, d) > 0;
+    return q->c->side[d].closed || available(q, d) > 0;
 }
 
 /*
@@ -485,7 +547,7 @@ static inline bool can_go(pcq_t *q, enum dir d)
  */
 static inline void wake_one(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
         atomic_store_explicit(&s->pending, true, memory_order_relaxed);
@@ -497,7 +559,7 @@ static inline void wake_one(pcq_t *q, enum dir d)
  * the pop side's when d is the push side (the lock order). */
 static void wake_side(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     lock(s);
     wake_one(q, d);
     unlock(s);
@@ -508,7 +570,7 @@ static void wake_side(pcq_t *q, enum dir d)
  * any return as that one errs towards more signals, never fewer. */
 static void back_from_wait(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
     /* Before this thread looks at the ring again: see needs_wake. */
     atomic_store_explicit(&s->pending, false, memory_order_seq_cst);
@@ -529,7 +591,7 @@ static inline uint64_t batch_min(const pcq_t *q, size_t min)
  * registering its count anew. */
 static void wake_batch_locked(pcq_t *q, bool anyway)
 {
-    struct side *s = &q->side[POP];
+    struct side *s = &q->c->side[POP];
     if (atomic_load_explicit(&s->batch_waiters, memory_order_relaxed) == 0)
         return;
     const uint64_t need = atomic_load_explicit(&s->batch_need, memory_order_relaxed);
@@ -549,7 +611,7 @@ static void wake_batch_locked(pcq_t *q, bool anyway)
  */
 static inline bool batch_wake_due(const pcq_t *q)
 {
-    const struct side *c = &q->side[POP], *p = &q->side[PUSH];
+    const struct side *c = &q->c->side[POP], *p = &q->c->side[PUSH];
     if (atomic_load_explicit(&c->batch_waiters, memory_order_seq_cst) == 0)
         return false;
     const uint64_t need = atomic_load_explicit(&c->batch_need, memory_order_seq_cst);
@@ -558,7 +620,7 @@ static inline bool batch_wake_due(const pcq_t *q)
 
 static void wake_batch(pcq_t *q)
 {
-    struct side *s = &q->side[POP];
+    struct side *s = &q->c->side[POP];
     lock(s);
     wake_batch_locked(q, false);
     unlock(s);
@@ -600,7 +662,7 @@ static void fd_lower(struct side *s)
 /* Whether side d's descriptor should poll readable (its mu held). */
 static inline bool fd_should_be_ready(pcq_t *q, enum dir d)
 {
-    return q->side[d].closed || available(q, d) > 0;
+    return q->c->side[d].closed || available(q, d) > 0;
 }
 
 /*
@@ -612,7 +674,7 @@ static inline bool fd_should_be_ready(pcq_t *q, enum dir d)
  */
 static void fd_settle(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed) ||
         !atomic_load_explicit(&s->fd_ready, memory_order_relaxed) || fd_should_be_ready(q, d))
         return;
@@ -626,7 +688,7 @@ static void fd_settle(pcq_t *q, enum dir d)
  * the pair of fd_settle's lower-then-look. */
 static inline bool fd_raise_due(const pcq_t *q, enum dir d)
 {
-    const struct side *o = &q->side[opposite(d)];
+    const struct side *o = &q->c->side[opposite(d)];
     return atomic_load_explicit(&o->fd_on, memory_order_relaxed) &&
            !atomic_load_explicit(&o->fd_ready, memory_order_seq_cst);
 }
@@ -635,7 +697,7 @@ static inline bool fd_raise_due(const pcq_t *q, enum dir d)
  * lock of side d, and not the pop side's when d is the push side. */
 static void fd_raise_side(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     lock(s);
     if (!atomic_load_explicit(&s->fd_ready, memory_order_relaxed) && fd_should_be_ready(q, d))
         fd_raise(s);
@@ -645,7 +707,7 @@ static void fd_raise_side(pcq_t *q, enum dir d)
 /* Bring side d's descriptor in line with the queue (both locks held). */
 static void fd_sync_locked(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed))
         return;
     const bool ready = atomic_load_explicit(&s->fd_ready, memory_order_relaxed);
@@ -661,7 +723,7 @@ static void fd_sync_locked(pcq_t *q, enum dir d)
  * side, to the batch waiters whose count is there). */
 static inline void pass_baton(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
@@ -687,7 +749,7 @@ static void wait_cancelled(void *arg)
     back_from_wait(c->q, c->d);
     if (can_go(c->q, c->d))
         wake_one(c->q, c->d);
-    unlock(&c->q->side[c->d]);
+    unlock(&c->q->c->side[c->d]);
 }
 
 #ifdef PCQ_INJECT_SPURIOUS
@@ -713,7 +775,7 @@ static bool spurious_now(void)
  */
 static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     struct wait_ctx ctx = {q, d, 0};
 
 #ifdef PCQ_INJECT_SPURIOUS
@@ -747,8 +809,8 @@ static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
 static void batch_wait_cancelled(void *arg)
 {
     pcq_t *q = arg;
-    atomic_fetch_sub_explicit(&q->side[POP].batch_waiters, 1, memory_order_relaxed);
-    unlock(&q->side[POP]);
+    atomic_fetch_sub_explicit(&q->c->side[POP].batch_waiters, 1, memory_order_relaxed);
+    unlock(&q->c->side[POP]);
 }
 
 /*
@@ -759,7 +821,7 @@ static void batch_wait_cancelled(void *arg)
  */
 static bool batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec *deadline)
 {
-    struct side *s = &q->side[POP];
+    struct side *s = &q->c->side[POP];
     int rc;
 
 #ifdef PCQ_INJECT_SPURIOUS
@@ -874,8 +936,8 @@ static uint64_t watch(const struct side *o, uint64_t was, uint64_t need, unsigne
  */
 static void yield_to(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
-    const struct side *o = &q->side[opposite(d)];
+    struct side *s = &q->c->side[d];
+    const struct side *o = &q->c->side[opposite(d)];
     if (s->yield_ban > 0) {
         s->yield_ban--;
         return;
@@ -904,8 +966,8 @@ static void yield_to(pcq_t *q, enum dir d)
  */
 static void spin(pcq_t *q, enum dir d, uint64_t want)
 {
-    struct side *s = &q->side[d];
-    const struct side *o = &q->side[opposite(d)];
+    struct side *s = &q->c->side[d];
+    const struct side *o = &q->c->side[opposite(d)];
     const int cpu = this_cpu();
     if (cpu >= 0 && atomic_load_explicit(&o->cpu, memory_order_relaxed) == cpu) {
         yield_to(q, d);
@@ -1052,7 +1114,7 @@ struct xfer {
  */
 static int move_now(pcq_t *q, struct xfer *x)
 {
-    struct side *s = &q->side[x->d];
+    struct side *s = &q->c->side[x->d];
     if (s->aborted && !x->drain)
         return ECANCELED;
     /* Precedence: a push on a closed queue fails even with room. */
@@ -1082,7 +1144,7 @@ static int move_now(pcq_t *q, struct xfer *x)
  */
 static int transfer(pcq_t *q, struct xfer *x)
 {
-    struct side *s = &q->side[x->d];
+    struct side *s = &q->c->side[x->d];
     bool spun = false, slept = false, timed_out = false;
     int rc;
     while ((rc = move_now(q, x)) == EAGAIN) {
@@ -1153,7 +1215,7 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
     if (q == NULL || elem == NULL)
         return EINVAL;
     unsigned char *buf = (unsigned char *)(uintptr_t)elem;
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     lock(s);
     /* Fast path: room (push) or an element (pop) right now; what move_now
      * does for a call that need not wait, without its bookkeeping. (A push
@@ -1183,7 +1245,7 @@ static int xfer_many(pcq_t *q, enum dir d, const void *buf, size_t n, size_t *mo
     if (n == 0)
         return 0;
     struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 1, false, false, 0};
-    lock(&q->side[d]);
+    lock(&q->c->side[d]);
     int rc = transfer(q, &x);
     *moved = x.done;
     return rc;
@@ -1247,14 +1309,14 @@ int pcq_try_pop_many(pcq_t *q, void *out, size_t max, size_t *popped)
 /* Both locks, in the one order any thread takes both: push, then pop. */
 static void lock_both(pcq_t *q)
 {
-    lock(&q->side[PUSH]);
-    lock(&q->side[POP]);
+    lock(&q->c->side[PUSH]);
+    lock(&q->c->side[POP]);
 }
 
 static void unlock_both(pcq_t *q)
 {
-    unlock(&q->side[POP]);
-    unlock(&q->side[PUSH]);
+    unlock(&q->c->side[POP]);
+    unlock(&q->c->side[PUSH]);
 }
 
 /* Shut the queue (both locks held): closed, and aborted too if `abort`.
@@ -1263,7 +1325,7 @@ static void unlock_both(pcq_t *q)
 static void shut_locked(pcq_t *q, bool abort)
 {
     for (int d = PUSH; d <= POP; d++) {
-        struct side *s = &q->side[d];
+        struct side *s = &q->c->side[d];
         s->closed = true;
         s->aborted = s->aborted || abort;
         if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
@@ -1303,7 +1365,7 @@ int pcq_pop_batch(pcq_t *q, void *out, size_t min, size_t max, const struct time
         return EINVAL;
     struct xfer x = {POP, out, max, 0, deadline != NULL ? TIMED : BLOCK, deadline, min, false,
                      false, 0};
-    lock(&q->side[POP]);
+    lock(&q->c->side[POP]);
     int rc = transfer(q, &x);
     *popped = x.done;
     return rc;
@@ -1318,7 +1380,7 @@ int pcq_drain(pcq_t *q, void *out, size_t max, size_t *popped)
     if (max == 0)
         return 0;
     struct xfer x = {POP, out, max, 0, TRY, NULL, 1, false, true, 0};
-    lock(&q->side[POP]);
+    lock(&q->c->side[POP]);
     int rc = transfer(q, &x);
     *popped = x.done;
     return rc;
@@ -1329,7 +1391,7 @@ int pcq_peek(const pcq_t *cq, void *out)
     if (cq == NULL || out == NULL)
         return EINVAL;
     pcq_t *q = (pcq_t *)(uintptr_t)cq; /* the lock is the one part that changes */
-    struct side *s = &q->side[POP];
+    struct side *s = &q->c->side[POP];
     int rc = 0;
     lock(s);
     if (s->aborted)
@@ -1354,7 +1416,7 @@ static int regrow(pcq_t *q, size_t ring)
     unsigned char *slots = aligned_alloc(CACHE_LINE, bytes);
     if (slots == NULL)
         return ENOMEM;
-    struct side *p = &q->side[PUSH], *c = &q->side[POP];
+    struct side *p = &q->c->side[PUSH], *c = &q->c->side[POP];
     const size_t size = (size_t)(mine(p) - mine(c)), first = min_size(size, old - c->pos);
     memcpy(slots, q->slots + c->pos * esz, first * esz);
     memcpy(slots + first * esz, q->slots, (size - first) * esz);
@@ -1378,13 +1440,13 @@ int pcq_set_capacity(pcq_t *q, size_t capacity)
     if (capacity > atomic_load_explicit(&q->ring, memory_order_relaxed))
         rc = regrow(q, capacity);
     if (rc == 0) {
-        atomic_store_explicit(&q->cap, capacity, memory_order_relaxed);
+        atomic_store_explicit(&q->c->cap, capacity, memory_order_relaxed);
         q->low = low_water(capacity);
         /* Producers that now fit look again; so does every pop waiter,
          * plain or batch: a batch waiter's count follows the capacity (it
          * may even have slept as a plain one, at capacity 1). */
         for (int d = PUSH; d <= POP; d++) {
-            struct side *w = &q->side[d];
+            struct side *w = &q->c->side[d];
             if (atomic_load_explicit(&w->waiters, memory_order_relaxed) > 0) {
                 atomic_store_explicit(&w->pending, true, memory_order_relaxed);
                 PCQ_CHECK(pthread_cond_broadcast(&w->cv));
@@ -1429,7 +1491,7 @@ int pcq_pollfd(pcq_t *q, enum pcq_side side, int *fd)
     if (q == NULL || fd == NULL || (side != PCQ_SIDE_PUSH && side != PCQ_SIDE_POP))
         return EINVAL;
     const enum dir d = side == PCQ_SIDE_POP ? POP : PUSH;
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     int rc = 0;
     lock_both(q);
     if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed)) {
@@ -1454,7 +1516,7 @@ bool pcq_is_closed(const pcq_t *q)
 {
     if (q == NULL)
         return false;
-    struct side *s = &unconst(q)->side[PUSH];
+    struct side *s = &unconst(q)->c->side[PUSH];
     lock(s);
     bool closed = s->closed;
     unlock(s);
@@ -1468,8 +1530,8 @@ size_t pcq_size(const pcq_t *q)
     /* Popped first: every push it counts was counted by pushed already,
      * so the difference never goes below 0; pushes and pops between the
      * two loads can lift it above a true size, never above the ring. */
-    uint64_t popped = atomic_load_explicit(&q->side[POP].moved, memory_order_acquire);
-    uint64_t pushed = atomic_load_explicit(&q->side[PUSH].moved, memory_order_acquire);
+    uint64_t popped = atomic_load_explicit(&q->c->side[POP].moved, memory_order_acquire);
+    uint64_t pushed = atomic_load_explicit(&q->c->side[PUSH].moved, memory_order_acquire);
     return (size_t)min_size((size_t)(pushed - popped),
                             atomic_load_explicit(&q->ring, memory_order_relaxed));
 }
@@ -1487,11 +1549,11 @@ void pcq_stats(const pcq_t *q, pcq_stats_t *out)
         return;
     pcq_t *m = unconst(q);
     lock_both(m); /* one instant for every counter */
-    out->pushed = mine(&m->side[PUSH]);
-    out->popped = mine(&m->side[POP]);
-    out->push_waits = m->side[PUSH].waits;
-    out->pop_waits = m->side[POP].waits;
-    out->high_water = m->side[PUSH].high_water;
+    out->pushed = mine(&m->c->side[PUSH]);
+    out->popped = mine(&m->c->side[POP]);
+    out->push_waits = m->c->side[PUSH].waits;
+    out->pop_waits = m->c->side[POP].waits;
+    out->high_water = m->c->side[PUSH].high_water;
     unlock_both(m);
 }
 
