@@ -40,6 +40,9 @@ PTHREAD := -pthread
 
 B := build
 
+# `make` alone builds everything (the stamp rules below come first).
+.DEFAULT_GOAL := all
+
 # ---------------------------------------------------------------------------
 # Stamps: $(B)/stamp/NAME holds the values of the variables listed in
 # STAMP_NAME and is rewritten only when they change, so that its time stamp
@@ -61,7 +64,7 @@ FORCE:
 # ---------------------------------------------------------------------------
 # The library: src/ holds libpcq and nothing else.
 # ---------------------------------------------------------------------------
-LIB_SRCS := src/pcq.c src/driver.c
+LIB_SRCS := src/pcq.c src/driver.c src/shm.c
 LIB_HDRS := $(wildcard include/pcq*.h) $(wildcard src/*.h)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 
