@@ -91,6 +91,17 @@
 
 #define CACHE_LINE 64
 
+#ifdef PCQ_TEST_HOOKS
+void (*pcq__test_hook)(const pcq_t *q, int side, int point);
+#define TEST_HOOK(q, d, point)                                                                     \
+    do {                                                                                           \
+        if (pcq__test_hook != NULL)                                                                \
+            pcq__test_hook(q, (int)(d), point);                                                    \
+    } while (0)
+#else
+#define TEST_HOOK(q, d, point) ((void)0)
+#endif
+
 /* The hot path of a single-element call, specialised per direction. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -888,6 +899,7 @@ static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t 
             memcpy(buf + first * esz, slots, (k - first) * esz);
         }
     }
+    TEST_HOOK(q, d, PCQ_HOOK_COPIED);
     s->pos += k;
     if (s->pos >= ring)
         s->pos -= ring;
@@ -899,6 +911,7 @@ static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t 
     if (q->tools)
         pcq__publish(&s->moved);
     atomic_store_explicit(&s->moved, now_moved, memory_order_seq_cst);
+    TEST_HOOK(q, d, PCQ_HOOK_COMMITTED);
 
     if (d == PUSH && now_moved - s->seen > s->high_water)
         raise_high_water(q);
@@ -1717,6 +1730,7 @@ static bool lock_both(pcq_t *q)
         unlock(&q->c->side[PUSH]);
         return false;
     }
+    TEST_HOOK(q, POP, PCQ_HOOK_BOTH);
     return true;
 }
 
@@ -1986,3 +2000,23 @@ const char *pcq_version(void)
     return PCQ_STR(PCQ_VERSION_MAJOR) "." PCQ_STR(PCQ_VERSION_MINOR) "." PCQ_STR(
         PCQ_VERSION_PATCH);
 }
+
+#ifdef PCQ_TEST_HOOKS
+int pcq__test_scribble(pcq_t *q, int what)
+{
+    if (q == NULL || !q->shared)
+        return EINVAL;
+    struct side *p = &q->c->side[PUSH];
+    const size_t ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
+    switch (what) {
+    case 1:
+        p->pos = ring + 5;
+        return 0;
+    case 2:
+        atomic_store_explicit(&p->moved, mine(p) + 10 * (uint64_t)ring + 3, memory_order_relaxed);
+        return 0;
+    default:
+        return EINVAL;
+    }
+}
+#endif

@@ -24,7 +24,7 @@ TEST_LIBS     = $(GMP_LIBS) $(CHECK_LIBS)
 CHECK_LIBS    = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=pthread_create
 TEST_CFLAGS  := -O1 -g -fno-omit-frame-pointer
-TEST_CPPFLAGS = -Itests -I$(FIB_DIR) $(GMP_CPPFLAGS)
+TEST_CPPFLAGS = -Itests -I$(FIB_DIR) $(GMP_CPPFLAGS) -DPCQ_TEST_HOOKS
 
 SAN_TSAN := -fsanitize=thread
 SAN_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
