@@ -36,8 +36,12 @@
  * what a killed waiter leaves behind is seen again within that time.
  * Memory found corrupt under a lock (indices out of range) makes every call
  * return ENOTRECOVERABLE: never a crash, never an access outside the
- * segment. Linux only (futex, robust mutexes); elsewhere the calls return
- * ENOTSUP.
+ * segment.
+ *
+ * Cancellation: a thread waiting in a shared queue is cancellable as in an
+ * in-process one.
+ *
+ * Linux only (futex, robust mutexes); elsewhere the calls return ENOTSUP.
  *
  * Conventions are those of pcq.h: 0 or a positive errno value, never -1.
  */
@@ -105,10 +109,11 @@ PCQ_API uint64_t pcq_shared_recoveries(const pcq_t *q);
 /*
  * Create a POSIX shared-memory object named `name` holding a new queue,
  * map it, and return this process's handle in *out. `name` is as for
- * shm_open: a '/' then 1 to 254 characters, none of them '/'. The object
- * is created with O_CREAT | O_EXCL (never an existing one, never through a
- * symbolic link) and with permission bits `mode` (0600 is the sensible
- * default: the owner only), as the umask leaves them. Does not block.
+ * shm_open: a '/' then 1 to 253 characters, none of them '/', and not
+ * "." or "..". The object is created with O_CREAT | O_EXCL (never an
+ * existing one, never through a symbolic link) and gets exactly the
+ * permission bits `mode` (the umask does not narrow them; 0600, the owner
+ * only, is the sensible default). Does not block.
  *  0          *out is the handle
  *  EINVAL     name or out is NULL, name is not a valid name, capacity or
  *             elem_size is 0
@@ -127,9 +132,13 @@ PCQ_API int pcq_shm_create(const char *name, size_t capacity, size_t elem_size, 
  * this process or another), and return this process's handle in *out.
  * Does not block.
  *  0          *out is the handle
- *  EINVAL     name or out is NULL, or name is not a valid name
+ *  EINVAL     name or out is NULL, name is not a valid name, or the object
+ *             is too short to hold a queue's header (as pcq_shared_attach
+ *             with a short len; an object still being created by
+ *             pcq_shm_create in another process looks so, or EPROTO)
  *  ENOENT     no object of that name
- *  EACCES     not permitted to open it for reading and writing
+ *  EACCES     not permitted to open it for reading and writing, or the
+ *             name is a symbolic link (never followed)
  *  EPROTO     the object does not hold a pcq queue (as pcq_shared_attach)
  *  EMFILE, ENFILE, ENOMEM
  *             out of descriptors or memory

@@ -46,6 +46,7 @@ static int open_error(int e)
     case ENOMEM:
         return e;
     case EPERM:
+    case ELOOP: /* the name is a symbolic link: never followed */
         return EACCES;
     case ENAMETOOLONG:
         return EINVAL;
