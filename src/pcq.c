@@ -177,7 +177,6 @@ struct side {
     atomic_bool pending;  /* atomic: a signal to this side is on its way; changed under mu */
     atomic_bool fd_on;    /* atomic: the descriptor exists; set once, under both locks */
     atomic_bool fd_ready; /* atomic: the descriptor polls readable; changed under mu */
-    unsigned char dir;    /* immutable: PUSH or POP, this side's index in the core */
     union waitobj w;      /* this side's threads sleep here, on mu */
 };
 
@@ -393,7 +392,7 @@ static void mark_broken(pcq_t *q)
  */
 static void repair_side(pcq_t *q, struct side *s)
 {
-    const enum dir d = (enum dir)s->dir;
+    const enum dir d = s == &q->c->side[POP] ? POP : PUSH; /* not from the segment */
     struct side *o = &q->c->side[opposite(d)];
     const size_t ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
     s->pos = (size_t)(mine(s) % ring);
@@ -428,7 +427,7 @@ static bool lock_shared(pcq_t *q, struct side *s, int rc)
         mark_broken(q);
         return false;
     }
-    const enum dir d = (enum dir)s->dir;
+    const enum dir d = s == &q->c->side[POP] ? POP : PUSH; /* not from the segment */
     if (atomic_load_explicit(&q->c->broken, memory_order_relaxed) != 0 || !side_sane(q, d))
         goto broken;
     return true;
@@ -613,7 +612,6 @@ static int side_init(pcq_t *q, enum dir d, const pthread_mutexattr_t *ma,
         PCQ_CHECK(pthread_mutex_destroy(&s->mu));
         return ENOMEM;
     }
-    s->dir = (unsigned char)d;
     atomic_init(&s->moved, 0);
     atomic_init(&s->waiters, 0);
     atomic_init(&s->batch_waiters, 0);
