@@ -40,6 +40,9 @@ PTHREAD := -pthread
 
 B := build
 
+# `make` alone builds everything (the stamp rules below come first).
+.DEFAULT_GOAL := all
+
 # ---------------------------------------------------------------------------
 # Stamps: $(B)/stamp/NAME holds the values of the variables listed in
 # STAMP_NAME and is rewritten only when they change, so that its time stamp
