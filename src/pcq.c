@@ -665,7 +665,8 @@ static inline void pass_baton(pcq_t *q, enum dir d)
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
-    if (d == POP)
+    /* The usual pop has no batch waiter beside it: one load, no call. */
+    if (d == POP && atomic_load_explicit(&s->batch_waiters, memory_order_relaxed) > 0)
         wake_batch_locked(q, false);
 }
 
@@ -1016,7 +1017,10 @@ static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
         todo |= WAKE_BATCH;
     if (fd_raise_due(q, d))
         todo |= RAISE_OTHER;
-    fd_settle(q, d);
+    /* Checked here, not in the call: a queue without descriptors (the
+     * usual one) then pays one load, not a call. */
+    if (atomic_load_explicit(&q->side[d].fd_on, memory_order_relaxed))
+        fd_settle(q, d);
     return todo;
 }
 
