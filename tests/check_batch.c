@@ -168,6 +168,41 @@ static void *pop_many_thread(void *arg)
 
 /* push_many with more elements than the capacity blocks and goes in as
  * room frees up; all of them come out, in order. */
+/* A batch takes all there is, up to its count: also when the calling side
+ * last looked at the other side's counter while there was less (the
+ * two-lock core keeps a copy of it, which may lag behind). */
+START_TEST(batch_takes_all_there_is)
+{
+    pcq_t *q;
+    ck_assert_int_eq(pcq_create(&q, 8, sizeof(uint64_t)), 0);
+    uint64_t v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[8];
+    size_t n;
+    /* The consumer sees one element, takes it, and sees one more. */
+    ck_assert_int_eq(pcq_push(q, &v[0]), 0);
+    ck_assert_int_eq(pcq_push(q, &v[1]), 0);
+    ck_assert_int_eq(pcq_pop(q, &out[0]), 0);
+    /* Then more come; a pop_many of 8 must take all 4, not the one its
+     * last look saw. */
+    ck_assert_int_eq(pcq_try_push_many(q, &v[2], 3, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(pcq_pop_many(q, out, 8, &n), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_uint_eq(out[0], 2);
+    ck_assert_uint_eq(out[3], 5);
+    /* The mirror image: the producer saw the ring full, then room came;
+     * a try_push_many must use all of it. */
+    ck_assert_int_eq(pcq_try_push_many(q, v, 8, &n), 0);
+    ck_assert_uint_eq(n, 8);
+    ck_assert_int_eq(pcq_try_push(q, &v[0]), EAGAIN); /* it looked: full */
+    ck_assert_int_eq(pcq_pop_many(q, out, 5, &n), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_int_eq(pcq_try_push_many(q, v, 8, &n), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(pcq_size(q), 8);
+    pcq_destroy(q);
+}
+END_TEST
+
 START_TEST(push_many_larger_than_capacity)
 {
     enum { CAP = 3, N = 100 };
@@ -276,6 +311,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, batch_fifo_across_wrap);
     tcase_add_test(tc, batch_and_single_share_fifo);
     tcase_add_test(tc, zero_count_returns_at_once);
+    tcase_add_test(tc, batch_takes_all_there_is);
     tcase_add_test(tc, try_many_partial);
     tcase_add_test(tc, push_many_larger_than_capacity);
     tcase_add_test(tc, pop_many_blocks_for_one);
