@@ -557,7 +557,10 @@ START_TEST(batchwait_no_wakeup_per_element)
     pcq_stats(q, &s);
     ck_assert_uint_eq(s.pop_waits, 1); /* a call counts once */
     ck_assert_uint_eq(s.push_waits, 0);
-    if (valgrind_tool() == NULL && l.vcsw >= 0)
+    if (valgrind_tool() != NULL)
+        skipped(__func__, "its context-switch verdict: Valgrind's scheduler switches threads "
+                          "itself (the other verdicts ran)");
+    else if (l.vcsw >= 0)
         ck_assert_msg(l.vcsw <= 6,
                       "the batch waiter went to sleep %ld times while %d single pushes "
                       "reached its min: woken per element",
