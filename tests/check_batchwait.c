@@ -626,6 +626,34 @@ START_TEST(batchwait_right_waiter)
 }
 END_TEST
 
+/* A batch waiter (min 2) that went to sleep at capacity 1 sleeps as a
+ * plain pop would (its count is the whole ring); the capacity then grows
+ * to 3 and a plain pop sleeps beside it. The one element pushed next is the
+ * plain pop's: the grow must move the batch waiter to its new count, and a
+ * batch waiter that takes the element's wake-up must pass it on. */
+START_TEST(batchwait_grown_passes_wakeup)
+{
+    pcq_t *q;
+    ck_assert_int_eq(pcq_create(&q, 1, sizeof(uint64_t)), 0);
+    watched_t batch = {.c = {.q = q, .kind = POP_BATCH, .n = 2, .min = 2}};
+    watch_start(&batch);
+    await_pop_waits(q, 1);
+    ck_assert_int_eq(pcq_set_capacity(q, 3), 0);
+    watched_t plain = {.c = {.q = q, .kind = POP}};
+    watch_start(&plain);
+    await_pop_waits(q, 2);
+    const uint64_t v = 42;
+    ck_assert_int_eq(pcq_push(q, &v), 0);
+    ck_assert_msg(watch_ended(&plain, 10000), "the plain pop slept on beside its element");
+    ck_assert_int_eq(watch_join(&plain), 0);
+    ck_assert_uint_eq(plain.c.buf[0], 42);
+    ck_assert(!watch_ended(&batch, 1)); /* its 2 are not there */
+    pcq_close(q);
+    ck_assert_int_eq(watch_join(&batch), EPIPE);
+    pcq_destroy(q);
+}
+END_TEST
+
 /* A plain pop asleep beside a batch waiter (either asleep first): one
  * element goes to the plain pop (the batch waiter must neither take it
  * nor swallow its wake-up); then min elements go to the batch waiter. */
@@ -987,6 +1015,7 @@ Suite *suite_batchwait(void)
     tcase_add_test(tc, batchwait_no_wakeup_per_element);
     tcase_add_loop_test(tc, batchwait_right_waiter, 0, 3);
     tcase_add_loop_test(tc, batchwait_plain_beside_batch, 0, 3);
+    tcase_add_test(tc, batchwait_grown_passes_wakeup);
     tcase_add_loop_test(tc, batchwait_aborted, 0, 2);
     tcase_add_test(tc, batchwait_stats);
     tcase_set_timeout(tc, 60);
