@@ -278,8 +278,8 @@ PCQ_API void pcq_abort(pcq_t *q);
  * Take up to max elements that are there now, in FIFO order, whatever the
  * queue's state (open, closed or aborted): how the owner takes the
  * leftovers, to free what they own. Never blocks (beyond taking the lock).
- * *popped is always set. A max of 0 returns 0 at once.
- *  0       *popped (>= 1) elements copied to out
+ * *popped is always set. A max of 0 returns 0 at once, with *popped 0.
+ *  0       *popped (>= 1, unless max was 0) elements copied to out
  *  EINVAL  q, out or popped is NULL
  *  EAGAIN  the queue is empty
  */

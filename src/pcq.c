@@ -1123,8 +1123,16 @@ static int transfer(pcq_t *q, struct xfer *x)
                 s->sleeps++;
         }
         const struct timespec *deadline = x->mode == TIMED ? x->deadline : NULL;
-        timed_out = want > 1 && x->d == POP ? batch_sleep_once(q, want, deadline)
-                                             : sleep_once(q, x->d, deadline);
+        if (want > 1 && x->d == POP) {
+            timed_out = batch_sleep_once(q, want, deadline);
+        } else {
+            timed_out = sleep_once(q, x->d, deadline);
+            /* A batch waiter that slept as a plain pop (its count was 1, at
+             * capacity 1) may have taken the wake-up meant for the element
+             * it now refuses (the capacity grew): pass it on. */
+            if (x->min > 1 && available(q, POP) > 0 && available(q, POP) < batch_min(q, x->min))
+                wake_one(q, POP);
+        }
     }
     assert(side_valid(q, x->d));
     unlock(s);
@@ -1372,12 +1380,15 @@ int pcq_set_capacity(pcq_t *q, size_t capacity)
     if (rc == 0) {
         atomic_store_explicit(&q->cap, capacity, memory_order_relaxed);
         q->low = low_water(capacity);
-        /* Producers that now fit, and batch waiters whose count is now the
-         * whole (smaller) ring, look again. */
-        struct side *p = &q->side[PUSH];
-        if (atomic_load_explicit(&p->waiters, memory_order_relaxed) > 0) {
-            atomic_store_explicit(&p->pending, true, memory_order_relaxed);
-            PCQ_CHECK(pthread_cond_broadcast(&p->cv));
+        /* Producers that now fit look again; so does every pop waiter,
+         * plain or batch: a batch waiter's count follows the capacity (it
+         * may even have slept as a plain one, at capacity 1). */
+        for (int d = PUSH; d <= POP; d++) {
+            struct side *w = &q->side[d];
+            if (atomic_load_explicit(&w->waiters, memory_order_relaxed) > 0) {
+                atomic_store_explicit(&w->pending, true, memory_order_relaxed);
+                PCQ_CHECK(pthread_cond_broadcast(&w->cv));
+            }
         }
         wake_batch_locked(q, true);
         fd_sync_locked(q, PUSH);

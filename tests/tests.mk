@@ -5,7 +5,8 @@
 #                    tools, install/link test, benchmark harness test,
 #                    manual pages, C++ wrapper, install with a non-default
 #                    PREFIX, an embedder's program under Helgrind and DRD,
-#                    the CMake build and its three ways in
+#                    the CMake build and its three ways in, the example
+#                    programs (examples/examples.mk)
 #
 # Unit tests (Check) are built once per variant:
 #   dbg   assertions on       (also the binary the Valgrind tools run)
@@ -59,7 +60,7 @@ DRD          := valgrind --tool=drd --check-stack-var=yes $(VG_COMMON)
 test: deps
 	$(MAKE) --no-print-directory test-unit test-spurious test-clang tsan asan \
 	    helgrind drd race-selftest model test-tools test-install test-bench \
-	    test-man test-cpp test-prefix test-embed test-cmake
+	    test-man test-cpp test-prefix test-embed test-cmake test-examples
 	@echo "make test: every target passed"
 
 deps:
