@@ -1,68 +1,64 @@
 /*
- * pcq.pml — a Spin model of pcq's two-lock wait/signal protocol.
+ * pcq.pml — a Spin model of pcq's two-lock wait/signal protocol, with its
+ * flow control: batch waiters with a minimum (and a deadline), abort, and
+ * a live resize.
  *
- * This model mirrors src/pcq.c at ee0bcc9
+ * This model mirrors src/pcq.c at 2fd1da1
  * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
  * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
  * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
- * pass_baton(), wait_cancelled(), sleep_once(), spin() or pcq_close()
- * change, change the model with them and update the hash; `make model`
- * says when src/pcq.c differs from it. Run with `make model`
+ * pass_baton(), wait_cancelled(), sleep_once(), spin(), batch_min(),
+ * wake_batch_locked(), batch_wake_due(), wake_batch(), batch_sleep_once(),
+ * batch_wait_cancelled(), after_move(), do_after(), shut_locked(),
+ * pcq_close(), pcq_abort(), pcq_pop_batch(), pcq_set_capacity() or
+ * regrow() change, change the model with them and update the hash;
+ * `make model` says when src/pcq.c differs from it. Run with `make model`
  * (tests/model/model.sh); not part of the library.
- *
- * WORK IN PROGRESS (branch flow-model): the flow-control additions of
- * baa4641 are modelled but not yet documented below nor run by model.sh:
- * a batch call's look when its copy understates what it asks (5f37568);
- * batch waiters (NB, BMIN/BMAX, BMIN2/BMAX2: batch_sleep_once,
- * batch_wake_due, wake_batch(_locked), move_now's count, pass_baton's
- * batch part; DEADLINE: one deadline may pass, the call then takes what is
- * there); ABORT (the closer aborts, racing; a call begun after it, or
- * returning after it with nothing moved, returns ECANCELED; init drains
- * the rest); RESIZE (a resizer: pcq_set_capacity(RS1), then (RS2), with
- * regrow); SYNC (a producer pushes its next value once its last was
- * popped); a global-FIFO stamp per value. Broken variants written:
- * BATCH_NO_REGISTER, BATCH_NO_RECHECK, BATCH_SIGNAL, ABORT_NO_BROADCAST,
- * RESIZE_NO_WAKE. Checked so far only: -DNP=1 -DNV=3 -DNC=0 -DNB=1
- * passes (7633 states) and -DNP=2 -DNV=2 -DNC=0 -DNB=1 (77140), and
- * -DNP=2 -DNC=1 -DNB=1 (4.6 million: too large for make model); with
- * -DNP=1 -DNV=3 -DNC=0 -DNB=1, BATCH_NO_REGISTER and BATCH_NO_RECHECK
- * (with NO_VALID_NEED) end in a batch waiter asleep beside a full ring.
- * The ABORT, RESIZE (but for the run below) and DEADLINE code and the
- * other variants have not been run yet. Work stopped when the model
- * found a lost wake-up in src/pcq.c with
- *   -DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC=1 -DNB=1 -DBATCH=1 -DSYNC
- * (a pop_batch with min 2 asleep on the plain pop condition variable while
- * the capacity is 1 takes the one wake-up a push sends after a grow,
- * declines the element as below its new count, and sleeps on the batch
- * condition variable: the pcq_pop asleep beside it is never woken).
  *
  * What it checks, for NP producers x NC consumers x capacity CAP (default
  * 2 x 2 x 2), each producer pushing NV values with pcq_push or
  * pcq_push_many (batch of 2), each consumer calling pcq_pop or
- * pcq_pop_many (up to 2) until it gets EPIPE (or its QUOTA is met), and
- * one closer:
+ * pcq_pop_many (up to 2) until it gets EPIPE (or its QUOTA is met), NB
+ * batch waiters (0 by default) calling pcq_pop_batch(min, max) likewise,
+ * one closer (pcq_close, or pcq_abort), and with RESIZE one resizer:
  *  - no deadlock: every process reaches its end (pan's invalid end states;
- *    init waits for all others, then checks the totals);
+ *    init waits for all others, then checks the totals). A lost wake-up,
+ *    a batch waiter whose count is there but never signalled, a producer
+ *    that a grow left asleep: each leaves a thread asleep for good;
  *  - no duplicated element: an element leaves the ring at most once;
- *  - per-producer FIFO: producer p's elements leave the ring in the order
- *    p pushed them, with no gap;
+ *  - FIFO: elements leave the ring in the order they were pushed, all
+ *    producers together (each value is stamped with its place in the push
+ *    order), so a batch takes one piece of the queue; and per producer,
+ *    with no gap;
  *  - no torn hand-off: a push writes only slots a pop has emptied, a pop
  *    reads only slots a push has filled (each side trusts the other's
- *    published counter, nothing else);
+ *    published counter, nothing else), across a regrow too;
  *  - no lost element: at the end, every value whose push returned 0 (or
  *    that a push_many counted in *pushed, or that a cancelled push_many
- *    had put in the ring) was popped exactly once, and no other value was;
- *    so elements drained == elements accepted, and pushed == popped;
- *  - return codes: a push returns 0 with all n moved or EPIPE; a pop
- *    returns 0 with 1..n moved or EPIPE with none;
+ *    had put in the ring) was popped exactly once, by a consumer or by the
+ *    owner's final pcq_drain (init: what an abort, or no consumer, left),
+ *    and no other value was; so elements drained == elements accepted, and
+ *    pushed == popped;
+ *  - return codes: a push returns 0 with all n moved, or EPIPE (or
+ *    ECANCELED); a pop returns 0 with 1..n moved in one move, or EPIPE (or
+ *    ECANCELED) with none; a batch waiter takes at least its count (its
+ *    min, or the capacity when the min is above it) unless the queue is
+ *    closed or its deadline passed, and after the deadline returns 0 with
+ *    what is there or ETIMEDOUT with none; with ABORT, every call begun
+ *    after pcq_abort, and every call that returns after it having moved
+ *    nothing, returns ECANCELED;
  *  - side_valid() and pending <= 1 at every release of either mutex, and
  *    the mutex held by whoever releases it; the size (pushed - popped)
- *    within 0..capacity at the same places;
+ *    within 0..ring at the same places (above the capacity only after a
+ *    shrink);
  *  - model-only invariants at the same places: pending <= waiters (a
  *    wake-up said to be on its way has a thread to arrive, whose
- *    back_from_wait() will clear it), and waiters == the threads of that
- *    side inside pthread_cond_wait (an announcement never outlives the
- *    critical section that made it unless the thread sleeps).
+ *    back_from_wait() will clear it); waiters == the threads of that side
+ *    inside pthread_cond_wait, and batch_waiters == the batch waiters
+ *    inside theirs (an announcement never outlives the critical section
+ *    that made it unless the thread sleeps); and batch_need <= the count
+ *    of every batch waiter asleep and not yet woken (the least count is
+ *    registered, or a broadcast has woken them all).
  *
  * The protocol (src/pcq.c's design block): two sides, PUSH (producers,
  * waiting for room) and POP (consumers, waiting for elements), each with
@@ -86,23 +82,59 @@
  * sees its elements (or room). Before its first sleep in a call a thread
  * spins (lets go of its lock, takes it again and re-checks). Close takes
  * both locks, sets `closed` on both sides, and broadcasts each side that
- * has waiters, setting its `pending`. What the model does not check: how
- * soon a sleeper wakes (only that none sleeps for good).
+ * has waiters, setting its `pending`.
+ *
+ * Batch waiters (pcq_pop_batch with a min above 1): a call waits until
+ * its count, batch_min() = min(min, capacity), is there at once. It
+ * sleeps on a third condition variable, the batch waiters', on the pop
+ * side's mutex: it announces itself in the pop side's `batch_waiters`,
+ * registers its count in `batch_need` (the least count any batch waiter
+ * sleeps for; UINT64_MAX, the model's NONE, when none is known) if it is
+ * below it, then looks; all seq_cst. A push, after its publish and
+ * needs_wake(), asks batch_wake_due(): batch_waiters > 0 and its own size
+ * (pushed - its copy of popped, never below the true size) >= batch_need;
+ * if so, once it has let go of its lock (do_after()), it takes the pop
+ * side's and calls wake_batch_locked(): when the least count is there (a
+ * look) or the queue is closed, batch_need = NONE and a broadcast; each
+ * woken waiter looks again, takes its batch or sleeps again, registering
+ * its count anew. A complete pop does the same in pass_baton() (with its
+ * lock). A batch caller whose count is 1 (min above a capacity of 1)
+ * sleeps as a plain pop, on the pop side's condition variable.
+ *  - pcq_abort: pcq_close's shut_locked() with `aborted` set too; every
+ *    call (but pcq_drain) then returns ECANCELED, blocked or not;
+ *    shut_locked() ends with wake_batch_locked(), which on a closed queue
+ *    broadcasts to the batch waiters.
+ *  - pcq_set_capacity: both locks; a capacity above the ring's slots
+ *    regrows it (regrow(): the elements in order from slot 0); the new
+ *    capacity; then every waiter looks again: each side's waiters, if
+ *    any, are broadcast (with `pending` set), and the batch waiters are
+ *    woken whatever their count (wake_batch_locked(anyway)), since their
+ *    counts follow the capacity. A shrink below the size keeps every
+ *    element: room is 0 until pops bring the size below the capacity.
+ *  - The pass-on (2fd1da1): a batch caller back from the plain wait (it
+ *    slept at capacity 1) that finds elements but fewer than its count
+ *    (the capacity grew meanwhile) may have taken the one wake-up a push
+ *    sent for them; it passes it on (wake_one), so a plain pop asleep
+ *    beside them is not left there.
+ * What the model does not check: how soon a sleeper wakes (only that none
+ * sleeps for good), nor which batch waiter is served first.
  *
  * Memory model: Spin interleaves whole statements, i.e. sequential
  * consistency. That is what the C's seq_cst publish, announce, clear of
- * `pending` and loads give the two Dekker pairs. The relaxed accesses
- * elsewhere in the C are under the lock that orders them (wake_one's,
- * pass_baton's and pcq_close's reads of `waiters` and `pending`), or only
- * a hint (spin's watch of the counter, the CPU of a side's last move), or
- * stores under the lock that the other side may see late: a decrement of
- * `waiters`, or wake_one's set of `pending` (pcq_close's is under both
- * locks, and every load of `pending` holds one of them). Seen late, either
- * only sends the other side to take the lock and find no one to wake (or
- * the wake-up already on its way), as a read just before the store does
- * in the model. What a missing fence would allow (the load of `waiters`,
- * or of `pending`, performed before the store of `moved`) is the NO_FENCE
- * and PENDING_EARLY variants.
+ * `pending`, registration of `batch_need` and loads give the Dekker
+ * pairs. The relaxed accesses elsewhere in the C are under the lock that
+ * orders them (wake_one's, pass_baton's, wake_batch_locked's and the
+ * shutters' reads of `waiters`, `pending`, `batch_waiters` and
+ * `batch_need`), or only a hint (spin's watch of the counter, the CPU of
+ * a side's last move), or stores under the lock that the other side may
+ * see late: a decrement of `waiters` or `batch_waiters`, wake_one's set of
+ * `pending`, wake_batch_locked's reset of `batch_need` (the stores under
+ * both locks are seen by every load, which holds one of them). Seen late,
+ * each only sends the other side to take the lock and find no one to wake
+ * (or the wake-up already on its way), as a read just before the store
+ * does in the model. What a missing fence would allow (the load of
+ * `waiters`, or of `pending`, performed before the store of `moved`) is
+ * the NO_FENCE and PENDING_EARLY variants.
  *
  * Configurations (spin -D...):
  *  default      the closer joins the producers, then closes (the usual
@@ -111,24 +143,47 @@
  *  CLOSE_RACE   the closer runs pcq_close at any moment, racing the
  *               producers: pushes may fail with EPIPE, and what was
  *               accepted must still be drained exactly.
+ *  ABORT        the closer runs pcq_abort at any moment, racing everyone
+ *               (with QUOTA, once all have ended); init then drains what
+ *               is left, as the owner would with pcq_drain.
  *  CANCEL       up to CANCELS (1) threads are cancelled inside their
  *               condition wait, asleep or already woken (then the wake-up
  *               meant for them is consumed: the worst case POSIX allows);
  *               wait_cancelled() runs and the thread ends. The others
- *               must still finish and drain everything accepted.
- *  QUOTA        each consumer pops exactly NP * NV / NC elements (pcq_pop
- *               or pcq_pop_many of at most what it still needs) and ends;
- *               the closer joins everyone, then closes. A caller that
- *               shares out a known amount of work so, rather than
- *               draining until EPIPE, relies on every wake-up reaching a
- *               thread that still pops. (Not with CANCEL: a cancelled
- *               consumer leaves its share behind, a hang of the caller's
- *               making.)
+ *               must still finish and drain everything accepted. (Not
+ *               with batch waiters: batch_wait_cancelled() is not
+ *               modelled.)
+ *  QUOTA        each consumer and batch waiter pops exactly
+ *               NP * NV / (NC + NB) elements (a call asks for at most what
+ *               it still needs, a batch waiter's min too) and ends; the
+ *               closer joins everyone, then closes. A caller that shares
+ *               out a known amount of work so, rather than draining until
+ *               EPIPE, relies on every wake-up reaching a thread that still
+ *               pops; and a batch waiter's count, on a wake-up that comes
+ *               before the close. (Not with CANCEL: a cancelled consumer
+ *               leaves its share behind, a hang of the caller's making.)
+ *  NB           batch waiters: 1 calls pcq_pop_batch(BMIN, BMAX) (2, 2),
+ *               2 adds one with (BMIN2, BMAX2) (3, 3), until EPIPE.
+ *  DEADLINE     a batch waiter's call may have a deadline: DEADLINES (1)
+ *               of them pass in a run, at any moment the call is waiting
+ *               (before a sleep, or as a wait's timeout); the call then
+ *               takes what is there, or returns ETIMEDOUT when empty, and
+ *               the waiter calls again. (Not with RESIZE or a capacity of
+ *               1: a timed wait on the plain condition variable is not
+ *               modelled.)
+ *  RESIZE       a resizer calls pcq_set_capacity(RS1), then (RS2) (1,
+ *               then 3), at any moment, racing everyone.
+ *  SYNC         a producer pushes its next value only once its last one
+ *               was popped (a request answered before the next is sent):
+ *               no later push then wakes a consumer that a lost wake-up
+ *               left asleep.
  *  NP NC CAP NV SPURIOUS BATCH CANCELS  sizes (see the defaults below).
  *  NO_VALID_PENDING  leave the model-only pending <= waiters out of
  *               valid() (side_valid's pending <= 1 stays), so that a
  *               broken variant shows the hang it causes rather than the
  *               invariant it breaks first.
+ *  NO_VALID_NEED  likewise for batch_need <= every sleeping batch
+ *               waiter's count.
  *
  * Broken variants, each expected to fail (make model checks they do):
  *  NO_FENCE      the mover reads the other side's `waiters` before it
@@ -191,6 +246,60 @@
  *                sleeps beside the second element for good. With
  *                consumers that pop until EPIPE a wake-up not passed on is
  *                only late (close wakes every sleeper).
+ *  BATCH_NO_REGISTER  batch_sleep_once() does not register its count in
+ *                `batch_need`: it stays NONE, so no push finds a batch
+ *                wake-up due and pass_baton's wake_batch_locked skips it.
+ *                batch_need <= its count fails as it sleeps; with
+ *                NO_VALID_NEED (and QUOTA: the plain consumer takes its 2,
+ *                ends, and the close waits for everyone) the batch waiter
+ *                sleeps beside its 2 elements for good. Without QUOTA the
+ *                close would wake it: only late.
+ *  BATCH_NO_RECHECK  batch_sleep_once() does not look after announcing
+ *                itself and registering its count (it trusts its copy):
+ *                the last push publishes between the announcement and the
+ *                registration, finds `batch_need` still NONE (reset by the
+ *                broadcast that woke the waiter before) and wakes no one;
+ *                the waiter registers 2 and sleeps on its stale copy
+ *                beside its 2 elements (with QUOTA, as above).
+ *  BATCH_SIGNAL  wake_batch_locked() signals one batch waiter instead of
+ *                broadcasting, and forgets the counts (batch_need = NONE),
+ *                as before: with two batch waiters of mins 2 and 3
+ *                (capacity 3, QUOTA: 3 elements each), a push of 2 wakes
+ *                the one with min 2 only, and the reset forgets the
+ *                other's 3: batch_need <= its count fails at once; with
+ *                NO_VALID_NEED, the last 3 elements come in with no count
+ *                registered, and the waiter with min 3 sleeps beside them
+ *                for good.
+ *  ABORT_NO_BROADCAST  shut_locked() (pcq_abort's, as pcq_close's) leaves
+ *                out wake_batch_locked(): a batch waiter asleep when the
+ *                queue is aborted never learns it.
+ *  RESIZE_NO_WAKE  pcq_set_capacity does not broadcast to the producers'
+ *                waiters: a producer asleep on a full ring of capacity 1
+ *                stays asleep when it grows to 2 (with no consumer, nothing
+ *                else makes room).
+ *  NO_PASS_ON    (with RESIZE) a batch caller back from the plain wait
+ *                does not pass a wake-up on (2fd1da1's second part
+ *                undone). At capacity 1 a pop_batch(min 2) sleeps on the
+ *                plain condition variable; the capacity grows to 3 and the
+ *                resize's broadcast sets `pending`; a pcq_pop goes to
+ *                sleep beside it; a push finds `pending` set and sends no
+ *                wake-up; the batch caller clears `pending`, refuses the
+ *                one element (it needs 2 now) and sleeps as a batch
+ *                waiter; the pcq_pop sleeps beside the element for good
+ *                (with SYNC: no second push comes to wake it).
+ *  RESIZE_NO_POP_WAKE  (with NO_PASS_ON: both parts of 2fd1da1 undone)
+ *                pcq_set_capacity broadcasts only to the producers'
+ *                waiters and the batch waiters: the batch caller asleep as
+ *                a plain pop takes the one wake-up the push sends for its
+ *                element, refuses it and sleeps as a batch waiter; the
+ *                pcq_pop beside it is never woken (the bug the model found
+ *                before 2fd1da1). RESIZE_NO_POP_WAKE alone passes every
+ *                configuration tried: the pass-on alone closes the hole,
+ *                the pop side's broadcast alone does not (NO_PASS_ON);
+ *                the C keeps both (the broadcast sends a batch caller
+ *                asleep as a plain pop to the batch condition variable at
+ *                once, rather than at the next push). Not a variant alone,
+ *                then.
  *
  * How the Promela maps to the C
  * -----------------------------
@@ -198,43 +307,63 @@
  *                        A thread takes it in a step's guard (so it blocks
  *                        until free); unlock() asserts that the caller
  *                        owns it and checks valid(d).
- *  s->cv                 `cvset[CV(d)]`: the set of threads blocked in the
- *                        condition variable, one bit per thread
- *                        (producers 0..NP-1, consumers NP..).
+ *  s->cv, q->batch_cv    `cvset[CV(d)]`, `cvset[BCV]`: the set of threads
+ *                        blocked in the condition variable, one bit per
+ *                        thread (producers 0..NP-1, consumers NP..NP+NC-1,
+ *                        batch waiters after them).
  *  s->moved, s->seen,    `moved[d]`, `seen[d]`, `pos[d]` (tail for PUSH,
  *  s->pos                head for POP, with the compare-and-subtract wrap);
  *                        d is PUSH (0) or POP (1), as enum dir. The counts
  *                        never exceed NP * NV, so they do not wrap.
  *  s->waiters,           `waiters[d]`, `pending[d]`, `closed[d]`,
- *  s->pending, s->closed `high_water` (the push side's).
- *  s->high_water
+ *  s->pending, s->closed `high_water` (the push side's); the two sides'
+ *  s->aborted,           `aborted`, one flag (both are set together, under
+ *  s->high_water         both locks).
+ *  batch_waiters,        `batch_waiters`, `batch_need` (NONE for
+ *  batch_need (pop side) UINT64_MAX).
+ *  q->cap, q->ring       `cap`, `ringsz` (both locks to write).
  *  slots                 `ring[]` holds value ids, 0 = empty slot: a push
  *                        asserts it writes only empty slots, a pop that it
  *                        reads only full ones, and empties them.
  *  look(), available(),  look(d): seen[d] = moved[other]; ROOM(d) is
- *  room_by(), can_go()   room_by() with the copy; available() and can_go()
+ *  room_by(), can_go()   room_by() with the copy (room 0 while the size is
+ *                        at or above the capacity); available() and can_go()
  *                        are spelled out where the C calls them: the copy
  *                        first, look only when it says 0.
+ *  batch_min()           WANT: min(the call's min, cap).
  *  move()                the copy and pos in MOVE; the seq_cst store of
  *                        `moved` there too, unless available() looked in
  *                        that step, then it is PUBLISH; then, for a push
  *                        that would raise the high-water mark, HWLOOK (look
  *                        again, raise it).
- *  needs_wake()          SLEEPERS (load waiters[other]), then, if it is
- *                        > 0, PENDING (load pending[other]): wake =
- *                        waiters > 0 && pending == 0 (x->wake_other, or
- *                        the fast path's `wake`). Two racy loads, two
- *                        steps.
+ *  after_move()          needs_wake(): SLEEPERS (load waiters[other]), then,
+ *                        if it is > 0, PENDING (load pending[other]): wake
+ *                        = waiters > 0 && pending == 0 (the C's
+ *                        WAKE_OTHER). Two racy loads, two steps. Then, for
+ *                        a push, batch_wake_due(): BSLEEPERS (load
+ *                        batch_waiters), then if > 0 BNEED (load batch_need,
+ *                        compare with its size): bwake (WAKE_BATCH). The
+ *                        pollable descriptors' part is not modelled.
  *  pass_baton()          in settle(); the BATON step when can_go() has
  *                        to look; wake_one()'s store of `pending` in the
  *                        SIGNAL step, as settle() and BATON follow a racy
- *                        load.
+ *                        load. Then, on the pop side, wake_batch_locked()
+ *                        (batch_baton()): with batch waiters, when closed,
+ *                        BBRESET (batch_need = NONE, broadcast); else, when
+ *                        a count is registered, BBATON (its look), then
+ *                        BBRESET if the count is there.
  *  wake_one()            wake_one(d): if pending == 0 && waiters > 0:
  *                        pending = 1 and signal.
  *  wake_side()           WAKE (after the call's unlock) or MIDWAKE (a push
  *                        batch that filled the ring: unlock, wake, lock,
  *                        move_now again): lock the other side, wake_one,
  *                        unlock.
+ *  wake_batch()          BWAKE (after WAKE, or alone; mid-batch too): lock
+ *  wake_batch_locked()   the pop side; with batch waiters, if closed:
+ *                        batch_need = NONE, broadcast; else if a count is
+ *                        registered, look; if it is there, BWRESET
+ *                        (batch_need = NONE, broadcast); unlock.
+ *  do_after()            WAKE, then BWAKE, from outside the mover's lock.
  *  back_from_wait()      back_from_wait(d): waiters--; pending = 0, in
  *                        WOKEN's step. Two racy stores in one step: the
  *                        other side reads them only in needs_wake(), in
@@ -249,18 +378,35 @@
  *                        again; else join the set and release the mutex in
  *                        ONE step), WOKEN (out of the set and the mutex
  *                        free: take it, back_from_wait).
+ *  transfer()'s pass-on  PASSON, after WOKEN for a batch caller (one that
+ *                        slept as a plain pop): available() (the copy, or a
+ *                        look when it says 0); if 0 < it < its count,
+ *                        wake_one (in PASSWAKE when it looked). After
+ *                        UNANNOUNCE the C asks too, but the capacity cannot
+ *                        have changed under the lock, so the count is still
+ *                        1 and the test false: not modelled there.
+ *  batch_sleep_once()    BANNOUNCE (batch_waiters++), BREGISTER
+ *                        (batch_need = its count, when below it), BRECHECK
+ *                        (closed or look >= its count: BUNANNOUNCE
+ *                        (batch_waiters--) and move_now again; else join
+ *                        the batch set and release the mutex in one step),
+ *                        BWOKEN (out of the set and the mutex free: take
+ *                        it, batch_waiters--; or, with DEADLINE, time out).
  *  pthread_cond_wait     the join above; the thread then blocks until its
  *                        bit is cleared, by a signal or a broadcast, and
  *                        re-acquires the mutex, competing like any other
  *                        locker. Or it returns spuriously:
- *                        WOKEN may also run with its bit still set (it
- *                        clears it), at most SPURIOUS times in a run, for
- *                        any waiter, whenever the mutex is free. (Leaving
- *                        the set spuriously earlier, while the mutex is
- *                        taken, reaches nothing more: a signal in between
- *                        finds one member fewer, which the model also
- *                        reaches by that signal waking this thread, with
- *                        a spurious wake-up left over.)
+ *                        WOKEN (BWOKEN) may also run with its bit still set
+ *                        (it clears it), at most SPURIOUS times in a run,
+ *                        for any waiter, whenever the mutex is free.
+ *                        (Leaving the set spuriously earlier, while the
+ *                        mutex is taken, reaches nothing more: a signal in
+ *                        between finds one member fewer, which the model
+ *                        also reaches by that signal waking this thread,
+ *                        with a spurious wake-up left over.)
+ *  pthread_cond_timedwait  (DEADLINE, batch waiters) BWOKEN may also run
+ *                        with the bit set as a timeout, while the call's
+ *                        deadline has passed or one may still pass.
  *  pthread_cond_signal   cv_signal(): if the set is non-empty, clear one
  *                        member's bit, chosen nondeterministically (every
  *                        choice is explored); else nothing.
@@ -277,6 +423,7 @@
  *                        the thread ends (its call returns ECANCELED in
  *                        the model so the process can record what a
  *                        cancelled push_many had put in).
+ *  batch_wait_cancelled()  not modelled (no CANCEL with batch waiters).
  *  spin()                unlock; lock (the next MOVE step): between the
  *                        two, every other thread may run. The C watches
  *                        the other side's counter meanwhile (a hint,
@@ -288,70 +435,91 @@
  *                        that stopped spinning) is the run where MOVE
  *                        comes straight after the unlock.
  *  xfer_one(),           thread(): lock, then transfer()'s loop with the
- *  xfer_many(),          same order of tests (closed push -> EPIPE;
- *  transfer(),           room/elements -> move min(avail, n - done),
- *  move_now()            needs_wake, pass_baton if complete (pop, or
- *                        push with all n in), 0 if complete; closed and
- *                        empty pop -> EPIPE; else EAGAIN: wake the other
+ *  xfer_many(),          same order of tests (aborted -> ECANCELED; closed
+ *  pcq_pop_batch(),      push -> EPIPE; room/elements (a batch that asks
+ *  transfer(),           for more than its copy shows looks again) ->
+ *  move_now()            closed and empty pop -> EPIPE, empty -> EAGAIN; a
+ *                        batch waiter's count not there, not closed, not
+ *                        expired -> EAGAIN; else move min(avail, n - done),
+ *                        after_move, pass_baton if complete (pop, or
+ *                        push with all n in), 0 if complete; on EAGAIN: a
+ *                        timed call whose deadline passed takes what is
+ *                        there (expired) or fails; else wake the other
  *                        side mid-batch if owed, else spin once, else
- *                        sleep_once; loop), then unlock and wake_side if
- *                        owed. The call's size n is chosen at its first
+ *                        sleep_once or, for a count above 1,
+ *                        batch_sleep_once; loop), then unlock and
+ *                        do_after. The call's size n is chosen at its first
  *                        copy (choose_n()). Only the blocking mode
- *                        (pcq_push, pcq_pop, pcq_push_many, pcq_pop_many)
- *                        is modelled: try and timed calls leave the loop
- *                        earlier but wait and wake the same way (a timeout
- *                        is a spurious return, then the same re-check
- *                        before ETIMEDOUT). xfer_one()'s fast path (room
- *                        or an element at once: move 1, needs_wake,
- *                        pass_baton, unlock, wake_side if owed) is the
- *                        loop's first pass for n = 1; when it finds none,
- *                        its look is taken again by move_now() before
- *                        anything else is read, so the model's one look
- *                        stands for both.
- *  pcq_close()           closer: lock PUSH, then POP; for each side:
- *                        closed, and if it has waiters: pending = 1 and
- *                        broadcast; unlock POP, then PUSH.
+ *                        (pcq_push, pcq_pop, pcq_push_many, pcq_pop_many,
+ *                        pcq_pop_batch; with DEADLINE, pcq_pop_batch's
+ *                        timed mode) is modelled: try and timed calls
+ *                        leave the loop earlier but wait and wake the same
+ *                        way (a timeout is a spurious return, then the same
+ *                        re-check before ETIMEDOUT). xfer_one()'s fast path
+ *                        (room or an element at once: move 1, after_move,
+ *                        pass_baton, unlock, do_after) is the loop's first
+ *                        pass for n = 1; when it finds none, its look is
+ *                        taken again by move_now() before anything else is
+ *                        read, so the model's one look stands for both.
+ *  pcq_close(),          closer: lock PUSH, then POP; shut_locked(): for
+ *  pcq_abort(),          each side: closed (and with ABORT, aborted), and
+ *  shut_locked()         if it has waiters: pending = 1 and broadcast; then
+ *                        wake_batch_locked(), which broadcasts to the batch
+ *                        waiters of a closed queue; unlock POP, then PUSH.
+ *  pcq_set_capacity(),   resizer: lock PUSH, then POP; regrow() if the
+ *  regrow()              capacity is above the slots; cap; for each side
+ *                        with waiters: pending = 1 and broadcast; with
+ *                        batch waiters: batch_need = NONE and broadcast;
+ *                        unlock POP, then PUSH. Its ENOMEM is not modelled.
+ *  pcq_drain()           init, at the end: what is left, by the owner.
  *  side_valid()          valid(d), with pending <= 1 and the model's own
  *                        checks, at every release of mtx[d].
  *  statistics, spin      not modelled (no effect on the protocol).
- *  budgets, s->cpu
+ *  budgets, s->cpu,
+ *  q->low, pcq_peek,
+ *  pollable descriptors
  *  PCQ_INJECT_SPURIOUS   not modelled: the test build's early return
  *                        (unlock; lock) is the spin step again.
  *
- * Steps. Each producer and consumer is a `worker` process, a machine over
- * its `pc`: each option of thread()'s loop is one step, one atomic Promela
- * statement, named by the pc it runs at (MOVE, PUBLISH, ... above the
- * queue's variables). A step holds at most one racy access: a store or
- * load of `moved`, `waiters` or `pending`, which one side writes under its
- * own lock and the other reads under its own lock or none (pcq_close's
- * stores of `pending` are not racy: it holds both locks, and every load
- * holds one). The rest of a step is accesses guarded by a lock the thread
- * holds (no other thread sees them until it lets go), a lock taken in its
- * guard, lock releases at its end, and ring slots, which the counters
- * hand from side to side so that no two threads touch one at once
- * (ring_put and ring_get assert the slot is in the state the hand-off
- * promises). That is Lipton's reduction
+ * Steps. Each producer, consumer and batch waiter is a `worker` process,
+ * a machine over its `pc`: each option of thread()'s loop is one step,
+ * one atomic Promela statement, named by the pc it runs at (MOVE,
+ * PUBLISH, ... above the queue's variables). A step holds at most one racy
+ * access: a store or load of `moved`, `waiters`, `pending`,
+ * `batch_waiters` or `batch_need`, which one side writes under its own
+ * lock and the other reads under its own lock or none (the stores of
+ * pcq_close, pcq_abort and pcq_set_capacity are not racy: they hold both
+ * locks, and every load holds one). The rest of a step is accesses
+ * guarded by a lock the thread holds (no other thread sees them until it
+ * lets go), a lock taken in its guard, lock releases at its end, and ring
+ * slots, which the counters hand from side to side so that no two threads
+ * touch one at once (ring_put and ring_get assert the slot is in the
+ * state the hand-off promises). That is Lipton's reduction
  * (acquisitions move right, releases left, guarded accesses either way,
  * one non-mover per step): every interleaving of the C's statements is
  * equivalent to one of these steps'. So every racy access is a step of
  * its own, in the C's order: the publish, each look, the announce and its
  * undoing, needs_wake's reads of the other side's waiters and pending,
- * wake_one's set of pending (one exception: back_from_wait, see above); in
+ * wake_one's set of pending, batch_wake_due's two loads, the batch
+ * announce, registration, re-check and undoing, each reset of batch_need
+ * under the pop lock alone (one exception: back_from_wait, see above); in
  * C a step is several statements, in the model it cannot be cut. The
  * waiter sets too change only under their side's lock: a thread leaves
- * its set, spuriously or cancelled, in the step that takes the lock back.
- * SIGNAL_UNLOCKED breaks the premise (pending and the set are then
- * touched without the lock): there the signal, its test, and the
+ * its set, spuriously, timed out or cancelled, in the step that takes the
+ * lock back. SIGNAL_UNLOCKED breaks the premise (pending and the set are
+ * then touched without the lock): there the signal, its test, and the
  * sleeper's join are steps of their own.
- * A step blocks only in its guard, except pcq_close's, which may pause
- * between its two locks holding the first, as the C does.
+ * A step blocks only in its guard, except pcq_close's and
+ * pcq_set_capacity's, which may pause between their two locks holding the
+ * first, as the C does.
  *
  * Why spurious wake-ups are bounded: with an unbounded supply, a thread
  * that missed its wake-up could always wake spuriously, so a lost wake-up
  * would be a livelock, not a deadlock, and a safety run (-DSAFETY) would
  * not see it. With a budget, every run that uses up the budget (or never
  * touches it) must still end; runs with 0..SPURIOUS spurious wake-ups at
- * any points are all explored.
+ * any points are all explored. Deadlines are bounded (DEADLINES) for the
+ * same reason.
  *
  * Why ghosts sit in ring_get(): the pop order is the order elements leave
  * the ring under the pop lock, so duplication and FIFO are checked there,
@@ -483,7 +651,7 @@
 #if NB > 0 && defined(CANCEL)
 #error "batch_wait_cancelled() is not modelled: no CANCEL with batch waiters"
 #endif
-#if defined(DEADLINE) && defined(RESIZE)
+#if defined(DEADLINE) && NB > 0 && (defined(RESIZE) || CAP < 2)
 #error "a timed wait on the plain condition variable (min above a capacity of 1) is not modelled"
 #endif
 
@@ -519,6 +687,8 @@
 #define BRECHECK 28   /* batch_sleep_once(): closed || look() >= need, else wait */
 #define BUNANNOUNCE 29 /* batch_sleep_once(): it can go after all: batch_waiters-- */
 #define BWOKEN 30     /* in the batch waiters' wait: out of the set, re-lock, batch_waiters-- */
+#define PASSON 31     /* transfer(): a batch caller back from the plain wait: available(), pass on? */
+#define PASSWAKE 32   /* transfer(): its wake_one(), after available() had to look */
 
 /* ---- the queue, as in struct pcq_queue / struct side ---- */
 byte mtx[2];
@@ -924,7 +1094,7 @@ inline batch_baton(me, d)
 {
 #if NB > 0
     if
-    :: d == POP && batch_waiters > 0 && closed[POP] -> batch_broadcast(); rc = 0; finish(me, d)
+    :: d == POP && batch_waiters > 0 && closed[POP] -> pc = BBRESET /* its store of batch_need */
     :: d == POP && batch_waiters > 0 && !closed[POP] && batch_need != NONE -> pc = BBATON
     :: else -> rc = 0; finish(me, d)
     fi
@@ -1338,9 +1508,40 @@ inline thread(me, d)
 #endif
         if
         :: cancel -> pc = CANCELLED
+#ifndef NO_PASS_ON
+        :: !cancel && bmin > 1 -> pc = PASSON /* a batch caller slept as a plain pop */
+#endif
         :: else -> pc = MOVE_HELD
         fi
        }
+#if NB > 0
+    :: atomic { /* transfer(), after sleep_once() for a batch caller: it may
+                 * refuse what is there (its count grew with the capacity)
+                 * and have taken the wake-up meant for it: pass it on */
+        pc == PASSON ->
+        avail = ROOM(POP);
+        if
+        :: avail > 0 ->
+            if
+            :: avail < WANT -> wake_one(POP)
+            :: else -> skip
+            fi;
+            pc = MOVE_HELD
+        :: else ->
+            look(POP); /* available(): its copy said 0 */
+            if
+            :: ROOM(POP) > 0 && ROOM(POP) < WANT -> pc = PASSWAKE
+            :: else -> pc = MOVE_HELD
+            fi
+        fi;
+        avail = 0
+       }
+    :: atomic { /* transfer(): its wake_one() after the look */
+        pc == PASSWAKE ->
+        wake_one(POP);
+        pc = MOVE_HELD
+       }
+#endif
 #ifdef CANCEL
     :: atomic { /* wait_cancelled(): pass on a wake-up it may have eaten */
         pc == CANCELLED ->
@@ -1565,6 +1766,12 @@ inline set_capacity(c)
 #ifndef RESIZE_NO_WAKE
         if
         :: waiters[PUSH] > 0 -> pending[PUSH] = 1; cv_broadcast(CV(PUSH))
+        :: else -> skip
+        fi;
+#endif
+#ifndef RESIZE_NO_POP_WAKE
+        if
+        :: waiters[POP] > 0 -> pending[POP] = 1; cv_broadcast(CV(POP))
         :: else -> skip
         fi;
 #endif
