@@ -144,7 +144,7 @@ model:
 # to the list in the call's comment in the headers (tests/man.sh); and each
 # tool's page documents every option its --help lists (tests/man-options.sh).
 test-man: lib $(B)/pcq-fib $(B)/bench/pcq-bench
-	sh tests/man.sh man $(B)/libpcq.so include/pcq.h include/pcq_driver.h
+	sh tests/man.sh man $(B)/libpcq.so include/pcq.h include/pcq_driver.h include/pcq_shm.h
 	sh tests/man-options.sh $(B)/pcq-fib man/pcq-fib.1
 	sh tests/man-options.sh $(B)/bench/pcq-bench man/pcq-bench.1
 
