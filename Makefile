@@ -147,6 +147,7 @@ clean:
 
 # The tool before the tests: the test binaries link the tool's pipeline.
 include tools/pcq-fib/pcq-fib.mk
+include tools/pcq-shm/pcq-shm.mk
 include tests/tests.mk
 include examples/examples.mk
 include bench/bench.mk

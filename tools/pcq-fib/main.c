@@ -16,17 +16,15 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../cli.h"
 #include "fatal.h"
 #include "pipeline.h"
-
-#define EXIT_USAGE 2
 
 static const char *prog = "pcq-fib";
 
@@ -92,20 +90,8 @@ static void usage(FILE *f)
         FIB_DEFAULT_BATCH, FIB_DEFAULT_BATCH_MIN);
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-static _Noreturn void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#endif
-
-static _Noreturn void bad_usage(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
-    exit(EXIT_USAGE);
-}
+/* Every refusal of the command line names the tool. */
+#define bad_usage(...) cli_bad_usage(prog, __VA_ARGS__)
 
 /* A decimal number in lo..hi, or a usage error naming the option. */
 static uint64_t number(const char *opt, const char *s, uint64_t lo, uint64_t hi)

@@ -25,7 +25,8 @@ FIB_HDRS := $(wildcard $(FIB_DIR)/*.h)
 .PHONY: tools demo test-tools
 tools: lib $(B)/pcq-fib
 
-$(B)/tool-obj/%.o: %.c $(LIB_HDRS) $(FIB_HDRS) $(FLAGS_STAMP)
+# Every tool's objects (tools/pcq-shm/ too); tools/*.h is what they share.
+$(B)/tool-obj/%.o: %.c $(LIB_HDRS) $(FIB_HDRS) $(wildcard tools/*.h) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(BASE_CPPFLAGS) -I$(FIB_DIR) $(GMP_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(PTHREAD) -c $< -o $@
 
