@@ -3,6 +3,7 @@
 #   make             library (static + shared), tools, benchmarks
 #   make test        every test (tests/tests.mk)
 #   make demo        the Fibonacci pipeline (tools/pcq-fib/pcq-fib.mk)
+#   make demo-shm    the same across two processes, over a shared queue
 #   make examples    the example programs (examples/examples.mk)
 #   make bench       the quick benchmark (bench/bench.mk)
 #   make install     PREFIX=/usr/local DESTDIR=  (uninstall likewise)

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +35,6 @@ enum {
 #define DEFAULT_CAPACITY 1024u
 #define DEFAULT_ELEM_SIZE 8u
 #define DEFAULT_MODE 0600u
-/* What a name may hold after its '/': glibc counts the NUL against NAME_MAX. */
-#define NAME_CHARS_MAX (NAME_MAX - 2)
 
 static const char *prog = "pcq-shm";
 
@@ -70,7 +67,7 @@ static void usage(FILE *f)
         "Exit status: 0 done; 1 the call failed (the name exists, not\n"
         "permitted, out of resources); 2 a bad command line or name; 3 no\n"
         "queue of that name; 4 the object of that name holds no pcq queue.\n",
-        prog, prog, prog, NAME_CHARS_MAX, DEFAULT_CAPACITY, DEFAULT_ELEM_SIZE,
+        prog, prog, prog, CLI_SHM_NAME_MAX, DEFAULT_CAPACITY, DEFAULT_ELEM_SIZE,
         DEFAULT_MODE);
 }
 
@@ -95,27 +92,6 @@ static unsigned long long parse_number(const char *opt, const char *s, int base,
                   s);
     }
     return v;
-}
-
-/* What is wrong with a name as shm_open takes it, or NULL when nothing is. */
-static const char *name_problem(const char *name)
-{
-    static char why[96];
-    if (name[0] != '/')
-        return "it must start with '/'";
-    const size_t n = strlen(name + 1);
-    if (n == 0)
-        return "it needs at least one character after the '/'";
-    if (n > NAME_CHARS_MAX) {
-        snprintf(why, sizeof why, "%zu characters after the '/', at most %d", n,
-                 NAME_CHARS_MAX);
-        return why;
-    }
-    if (strchr(name + 1, '/') != NULL)
-        return "no '/' may follow the first";
-    if (strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
-        return "'.' and '..' are not names";
-    return NULL;
 }
 
 /* Say why a call on NAME failed, and return the exit status it means. */
@@ -225,7 +201,7 @@ int main(int argc, char **argv)
         bad_usage("%s: unexpected argument '%s' after the name", cmd, argv[optind]);
     if (!create && create_opt != NULL)
         bad_usage("%s: %s is an option of create only", cmd, create_opt);
-    const char *why = name_problem(name);
+    const char *why = cli_shm_name_problem(name);
     if (why != NULL)
         bad_usage("'%s' is not a valid name: %s", name, why);
 
