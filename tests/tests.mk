@@ -2,9 +2,10 @@
 #
 #   make test        unit tests, spurious-wake-up build, clang build, TSan,
 #                    ASan/UBSan, Helgrind, DRD, race self-test, Spin model,
-#                    tools, install/link test, benchmark harness test,
-#                    manual pages, C++ wrapper, install with a non-default
-#                    PREFIX, an embedder's program under Helgrind and DRD,
+#                    tools, shared-queue tools, install/link test,
+#                    benchmark harness test, manual pages, C++ wrapper,
+#                    install with a non-default PREFIX, an embedder's
+#                    program under Helgrind and DRD,
 #                    the CMake build and its three ways in, the example
 #                    programs (examples/examples.mk)
 #
@@ -59,7 +60,7 @@ DRD          := valgrind --tool=drd --check-stack-var=yes $(VG_COMMON)
         test-cmake
 test: deps
 	$(MAKE) --no-print-directory test-unit test-spurious test-clang tsan asan \
-	    helgrind drd race-selftest model test-tools test-install test-bench \
+	    helgrind drd race-selftest model test-tools test-shm-tools test-install test-bench \
 	    test-man test-cpp test-prefix test-embed test-cmake test-examples
 	@echo "make test: every target passed"
 
@@ -98,6 +99,14 @@ helgrind: $(B)/dbg/pcq-tests
 
 drd: $(B)/dbg/pcq-tests
 	CK_FORK=no PCQ_STRESS=$(VG_STRESS) PCQ_VALGRIND=drd $(DRD) $<
+
+# The shared-queue tools end to end (tests/shm-tools.sh): make demo-shm's
+# output against the in-process demo's, pcq-fib --shm with either process
+# first and after a killed run, pcq-shm create/stat/unlink and their errors,
+# and man/pcq-shm.1 against pcq-shm --help.
+.PHONY: test-shm-tools
+test-shm-tools: $(B)/pcq-fib $(B)/pcq-shm
+	sh tests/shm-tools.sh $(B)/pcq-fib $(B)/pcq-shm
 
 # Installed-copy link test: install into a staging DESTDIR, build a program
 # with pkg-config against it, run it.
