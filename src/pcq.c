@@ -1527,8 +1527,11 @@ static int move_now(pcq_t *q, struct xfer *x)
     uint64_t avail = available(q, x->d);
     if (avail < x->n - x->done && x->n > 1)
         avail = look(q, x->d); /* a batch takes all there is: the copy may understate it */
-    if (avail == 0)
+    if (avail == 0) {
+        if (is_broken(q)) /* the look found the memory corrupt */
+            return ENOTRECOVERABLE;
         return x->d == POP && s->closed && !x->drain ? EPIPE : EAGAIN;
+    }
     if (avail < batch_min(q, x->min) && !s->closed && !x->expired)
         return EAGAIN; /* a batch waiter's count is not there yet */
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
@@ -1824,8 +1827,8 @@ int pcq_peek(const pcq_t *cq, void *out)
         rc = ECANCELED;
     else if (available(q, POP) > 0)
         memcpy(out, q->slots + s->pos * q->esz, q->esz);
-    else
-        rc = s->closed ? EPIPE : EAGAIN;
+    else /* nothing there, or the look found the memory corrupt */
+        rc = is_broken(q) ? ENOTRECOVERABLE : s->closed ? EPIPE : EAGAIN;
     unlock(s);
     return rc;
 }
