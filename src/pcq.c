@@ -491,6 +491,44 @@ static bool wo_broadcast(const pcq_t *q, union waitobj *w)
 
 static bool deadline_passed(const struct timespec *deadline);
 
+#ifdef __linux__
+/* Not instrumented by ASan (see futex_nap). */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize_address)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef NO_ASAN
+#define NO_ASAN
+#endif
+
+/*
+ * Sleep on a sequence word while it still reads `seen`, until woken, for
+ * PCQ_SHARED_NAP_MS at most, or until `deadline` (NULL: none), whichever
+ * comes first; asynchronously cancellable inside the system call only.
+ * Every address-taken local of the wait lives here, in a frame ASan does
+ * not instrument: a cancellation unwinds from the signal handler past this
+ * frame with a jump ASan does not see, so redzones here would stay
+ * poisoned under the caller's next frames, and ASan would misreport them
+ * and abort (google/sanitizers#1010).
+ */
+static NO_ASAN void futex_nap(_Atomic uint32_t *word, uint32_t seen,
+                              const struct timespec *deadline)
+{
+    struct timespec until = {0, 0};
+    const uint64_t nap = (uint64_t)PCQ_SHARED_NAP_MS * 1000000u, now = pcq__now_ns();
+    until.tv_sec = (time_t)((now + nap) / 1000000000u);
+    until.tv_nsec = (long)((now + nap) % 1000000000u);
+    if (deadline != NULL && (deadline->tv_sec < until.tv_sec ||
+                             (deadline->tv_sec == until.tv_sec && deadline->tv_nsec < until.tv_nsec)))
+        until = *deadline;
+    int old;
+    PCQ_CHECK(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old));
+    futex(word, FUTEX_WAIT_BITSET, seen, &until);
+    PCQ_CHECK(pthread_setcanceltype(old, NULL));
+}
+#endif
+
 /* How a wait ended: woken (or spuriously), timed out, or the lock was not
  * got back (a shared queue found corrupt: the caller holds no lock). */
 enum woke { WOKE, TIMED_OUT, LOST };
@@ -529,19 +567,9 @@ static enum woke wo_wait(pcq_t *q, union waitobj *w, struct side *s,
     }
 #ifdef __linux__
     const uint32_t seen = atomic_load_explicit(&w->seq, memory_order_seq_cst);
-    struct timespec until = {0, 0};
-    const uint64_t nap = (uint64_t)PCQ_SHARED_NAP_MS * 1000000u, now = pcq__now_ns();
-    until.tv_sec = (time_t)((now + nap) / 1000000000u);
-    until.tv_nsec = (long)((now + nap) % 1000000000u);
-    if (deadline != NULL && (deadline->tv_sec < until.tv_sec ||
-                             (deadline->tv_sec == until.tv_sec && deadline->tv_nsec < until.tv_nsec)))
-        until = *deadline;
     ctx->unlocked = true;
     unlock(s);
-    int old;
-    PCQ_CHECK(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old));
-    futex(&w->seq, FUTEX_WAIT_BITSET, seen, &until);
-    PCQ_CHECK(pthread_setcanceltype(old, NULL));
+    futex_nap(&w->seq, seen, deadline);
     const bool held = lock(q, s);
     ctx->unlocked = false;
     if (!held)
@@ -1529,8 +1557,11 @@ static int move_now(pcq_t *q, struct xfer *x)
     uint64_t avail = available(q, x->d);
     if (avail < x->n - x->done && x->n > 1)
         avail = look(q, x->d); /* a batch takes all there is: the copy may understate it */
-    if (avail == 0)
+    if (avail == 0) {
+        if (is_broken(q)) /* the look found the memory corrupt */
+            return ENOTRECOVERABLE;
         return x->d == POP && s->closed && !x->drain ? EPIPE : EAGAIN;
+    }
     if (avail < batch_min(q, x->min) && !s->closed && !x->expired)
         return EAGAIN; /* a batch waiter's count is not there yet */
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
@@ -1826,8 +1857,8 @@ int pcq_peek(const pcq_t *cq, void *out)
         rc = ECANCELED;
     else if (available(q, POP) > 0)
         memcpy(out, q->slots + s->pos * q->esz, q->esz);
-    else
-        rc = s->closed ? EPIPE : EAGAIN;
+    else /* nothing there, or the look found the memory corrupt */
+        rc = is_broken(q) ? ENOTRECOVERABLE : s->closed ? EPIPE : EAGAIN;
     unlock(s);
     return rc;
 }

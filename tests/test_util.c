@@ -2,6 +2,7 @@
  * test_util.c — helpers shared by the Check suites, and the wrapped
  * allocator that lets tests make pcq's allocation fail and count calls.
  */
+#define _GNU_SOURCE /* MAP_ANONYMOUS */
 #include "test_util.h"
 #include "fatal.h"
 
@@ -9,9 +10,14 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -132,6 +138,49 @@ void *__wrap_aligned_alloc(size_t align, size_t size)
     if (atomic_exchange(&test_alloc_fail_next, 0) != 0)
         return NULL;
     return __real_aligned_alloc(align, size);
+}
+
+atomic_int test_calloc_fail_next;
+
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (atomic_exchange(&test_calloc_fail_next, 0) != 0)
+        return NULL;
+    return __real_calloc(n, size);
+}
+
+/* ---- processes ---- */
+
+pid_t fork_child(void)
+{
+    const pid_t parent = getpid();
+    fflush(NULL); /* nothing buffered is written twice */
+    const pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    /* The parent may have died before the request: then leave at once. */
+    if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+        _exit(127);
+    return pid;
+}
+
+int wait_child(pid_t pid)
+{
+    int status;
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    ck_assert_msg(got == pid, "waitpid: %s", strerror(errno));
+    return status;
+}
+
+void *shared_map(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_msg(p != MAP_FAILED, "mmap: %s", strerror(errno));
+    return p;
 }
 
 /* ---- gate ---- */

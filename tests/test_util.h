@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "pcq.h"
@@ -43,6 +44,8 @@ Suite *suite_batchwait(void);
 Suite *suite_abort(void);
 Suite *suite_resize(void);
 Suite *suite_pollfd(void);
+Suite *suite_shared(void);
+Suite *suite_shm_kill(void);
 
 /* n scaled by PCQ_STRESS (percent, default 100), at least `min`. */
 long scaled(long n, long min);
@@ -102,6 +105,19 @@ struct call {
     int rc;
 };
 void *call_thread(void *arg);
+
+/* Processes, for the shared-memory suites. fork_child forks (failing the
+ * test if it cannot); the child gets SIGKILL when the test's process dies,
+ * so that a failed test leaves nothing running, and must leave with _exit.
+ * wait_child returns a child's wait status. shared_map returns n zeroed
+ * bytes shared with the children forked after it (munmap to free). */
+pid_t fork_child(void);
+int wait_child(pid_t pid);
+void *shared_map(size_t n);
+
+/* Make the next calloc fail (the wrapped calloc, as test_alloc_fail_next
+ * for aligned_alloc): a shared queue's handle comes from calloc. */
+extern atomic_int test_calloc_fail_next;
 
 /* A one-shot gate: threads wait until it is opened. */
 typedef struct gate {
