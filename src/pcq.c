@@ -90,8 +90,10 @@
 /* The hot path of a single-element call, specialised per direction. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
 #else
 #define ALWAYS_INLINE inline
+#define NOINLINE
 #endif
 
 /* A new queue spins this long before its first sleep (see spin()). */
@@ -172,6 +174,10 @@ struct pcq_queue {
     unsigned char *grown; /* both locks: the ring when pcq_set_capacity grew it past
                              the first one (then slots == grown), else NULL */
     bool tools;           /* immutable: under a thread checker, annotate for it */
+    _Atomic unsigned extras; /* atomic: batch waiters (as the pop side's batch_waiters
+                                counts them, raised first and lowered last) plus
+                                descriptors created; changed under a side's mu. While
+                                0, a move skips the batch and descriptor checks. */
     alignas(CACHE_LINE) struct side side[2];
     /* Batch waiters (pcq_pop_batch with a min above 1) sleep here, on the
      * pop side's mu, apart from plain pops: they wait for different
@@ -337,6 +343,7 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     memset(q, 0, hdr);
     atomic_init(&q->cap, capacity);
     atomic_init(&q->ring, capacity);
+    atomic_init(&q->extras, 0);
     q->esz = elem_size;
     q->low = low_water(capacity);
     q->slots = q->first;
@@ -368,6 +375,7 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     pthread_mutexattr_destroy(&ma);
     pcq__atomic_for_tools(&q->cap, sizeof q->cap, true);
     pcq__atomic_for_tools(&q->ring, sizeof q->ring, true);
+    pcq__atomic_for_tools(&q->extras, sizeof q->extras, true);
     *out = q;
     return 0;
 
@@ -387,6 +395,7 @@ void pcq_destroy(pcq_t *q)
     PCQ_CHECK(pthread_cond_destroy(&q->batch_cv));
     side_destroy(&q->side[POP]);
     side_destroy(&q->side[PUSH]);
+    pcq__atomic_for_tools(&q->extras, sizeof q->extras, false);
     pcq__atomic_for_tools(&q->ring, sizeof q->ring, false);
     pcq__atomic_for_tools(&q->cap, sizeof q->cap, false);
     free(q->grown);
@@ -658,15 +667,16 @@ static void fd_sync_locked(pcq_t *q, enum dir d)
 
 /* A call of side d completed (mu held): if its side can still proceed and
  * more of its side sleep, pass the baton to one of them (and, on the pop
- * side, to the batch waiters whose count is there). */
-static inline void pass_baton(pcq_t *q, enum dir d)
+ * side, to the batch waiters whose count is there). `extras`: the queue's
+ * extras were not 0 at the move (see after_move); batch waiters register
+ * under the pop side's mu, which is held, so none came since. */
+static ALWAYS_INLINE void pass_baton(pcq_t *q, enum dir d, bool extras)
 {
     struct side *s = &q->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
-    /* The usual pop has no batch waiter beside it: one load, no call. */
-    if (d == POP && atomic_load_explicit(&s->batch_waiters, memory_order_relaxed) > 0)
+    if (d == POP && extras)
         wake_batch_locked(q, false);
 }
 
@@ -749,6 +759,7 @@ static void batch_wait_cancelled(void *arg)
 {
     pcq_t *q = arg;
     atomic_fetch_sub_explicit(&q->side[POP].batch_waiters, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
     unlock(&q->side[POP]);
 }
 
@@ -770,11 +781,15 @@ static bool batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec *dea
         return false;
     }
 #endif
+    /* extras first: a mover that reads it as 0 after its publish skips
+     * batch_wake_due, and then this waiter's look below sees that publish. */
+    atomic_fetch_add_explicit(&q->extras, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&s->batch_waiters, 1, memory_order_seq_cst);
     if (need < atomic_load_explicit(&s->batch_need, memory_order_relaxed))
         atomic_store_explicit(&s->batch_need, need, memory_order_seq_cst);
     if (s->closed || look(q, POP) >= need) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
         return false;
     }
     pthread_cleanup_push(batch_wait_cancelled, q);
@@ -784,6 +799,7 @@ static bool batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec *dea
         rc = pthread_cond_timedwait(&q->batch_cv, &s->mu, deadline);
     pthread_cleanup_pop(0);
     atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
     if (rc != 0 && !(rc == ETIMEDOUT && deadline != NULL))
         pcq__die("pthread_cond_wait", rc, __FILE__, __LINE__);
     return rc == ETIMEDOUT;
@@ -1000,7 +1016,7 @@ enum mode { TRY, TIMED, BLOCK };
 /* What the other side needs after a move, done once the mover has let go
  * of its own lock (the lock order: a side never takes the other's lock
  * while it holds its own). */
-enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4 };
+enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4, EXTRAS = 8 /* a note, no work */ };
 
 /*
  * After side d moved elements (its mu held): lower its own descriptor if
@@ -1008,19 +1024,27 @@ enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4 };
  * wake-up of a sleeper, of the batch waiters (after a push), a raise of
  * its descriptor. All read after the publish (see waking).
  */
-static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
+/* What a move owes batch waiters and descriptors; kept out of line, off
+ * the path of a queue that has neither. */
+static NOINLINE unsigned after_move_extras(pcq_t *q, enum dir d)
 {
     unsigned todo = 0;
-    if (needs_wake(q, opposite(d)))
-        todo |= WAKE_OTHER;
     if (d == PUSH && batch_wake_due(q))
         todo |= WAKE_BATCH;
     if (fd_raise_due(q, d))
         todo |= RAISE_OTHER;
-    /* Checked here, not in the call: a queue without descriptors (the
-     * usual one) then pays one load, not a call. */
-    if (atomic_load_explicit(&q->side[d].fd_on, memory_order_relaxed))
-        fd_settle(q, d);
+    fd_settle(q, d);
+    return todo;
+}
+
+static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
+{
+    unsigned todo = needs_wake(q, opposite(d)) ? WAKE_OTHER : 0;
+    /* The usual queue has neither batch waiters nor descriptors: one load
+     * instead of their checks. Sequentially consistent, after the publish,
+     * as batch_wake_due's loads (see batch_sleep_once). */
+    if (atomic_load_explicit(&q->extras, memory_order_seq_cst) != 0)
+        todo |= EXTRAS | after_move_extras(q, d);
     return todo;
 }
 
@@ -1072,10 +1096,11 @@ static int move_now(pcq_t *q, struct xfer *x)
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
     move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
-    x->todo |= after_move(q, x->d);
+    const unsigned todo = after_move(q, x->d);
+    x->todo |= todo & ~(unsigned)EXTRAS;
     bool complete = x->d == POP || x->done == x->n;
     if (complete)
-        pass_baton(q, x->d);
+        pass_baton(q, x->d, todo & EXTRAS);
     return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
 }
 
@@ -1165,10 +1190,10 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
     if ((d == PUSH ? !s->closed : !s->aborted) && available(q, d) > 0) {
         move(q, d, buf, 1);
         const unsigned todo = after_move(q, d);
-        pass_baton(q, d);
+        pass_baton(q, d, todo & EXTRAS);
         assert(side_valid(q, d));
         unlock(s);
-        if (todo != 0)
+        if (todo & ~(unsigned)EXTRAS)
             do_after(q, d, todo);
         return 0;
     }
@@ -1440,6 +1465,7 @@ int pcq_pollfd(pcq_t *q, enum pcq_side side, int *fd)
         rc = fd_create(&s->fd_r, &s->fd_w);
         if (rc == 0) {
             atomic_store_explicit(&s->fd_on, true, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&q->extras, 1, memory_order_seq_cst);
             fd_sync_locked(q, d);
         }
     }
