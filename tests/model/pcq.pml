@@ -3,7 +3,7 @@
  * flow control: batch waiters with a minimum (and a deadline), abort, and
  * a live resize.
  *
- * This model mirrors src/pcq.c at 38892a3
+ * This model mirrors src/pcq.c at bf55f92
  * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
  * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
  * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
