@@ -3,6 +3,7 @@
 #   make             library (static + shared), tools, benchmarks
 #   make test        every test (tests/tests.mk)
 #   make demo        the Fibonacci pipeline (tools/pcq-fib/pcq-fib.mk)
+#   make examples    the example programs (examples/examples.mk)
 #   make bench       the quick benchmark (bench/bench.mk)
 #   make install     PREFIX=/usr/local DESTDIR=  (uninstall likewise)
 #
@@ -38,6 +39,9 @@ BASE_CPPFLAGS := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
 PTHREAD := -pthread
 
 B := build
+
+# `make` alone builds everything (the stamp rules below come first).
+.DEFAULT_GOAL := all
 
 # ---------------------------------------------------------------------------
 # Stamps: $(B)/stamp/NAME holds the values of the variables listed in
@@ -144,4 +148,5 @@ clean:
 # The tool before the tests: the test binaries link the tool's pipeline.
 include tools/pcq-fib/pcq-fib.mk
 include tests/tests.mk
+include examples/examples.mk
 include bench/bench.mk

@@ -8,12 +8,17 @@
  *   producer i:  loop { produce(arg, i, buf, batch, &n) -> push n elements }
  *   consumer j:  loop { pop up to batch elements -> consume(arg, j, buf, n) }
  *
+ * A consumer may also linger for batches (consume_min, consume_linger_ns):
+ * it then waits until it holds consume_min elements, or until the linger
+ * has passed, before it calls consume (see pcq_driver_t below).
+ *
  * A producer is done when its produce callback returns 0 with *count == 0.
  * When every producer is done the driver closes the queue; consumers drain
  * what is left and stop; pcq_run() returns 0.
  *
  * On the first error (a callback's code, a queue call's EPIPE when someone
- * else closed the queue, or pthread_create's code) the driver records it,
+ * else closed the queue or ECANCELED when someone aborted it, or
+ * pthread_create's code) the driver records it,
  * closes the queue so that every push or pop blocked in it returns, tells
  * every thread to stop after its current callback, calls on_stop (so that
  * callbacks blocked on the caller's own state can be woken), joins every
@@ -110,10 +115,13 @@ typedef struct pcq_thread_stats {
     uint64_t calls;    /* produce calls that handed elements over / consume calls */
     uint64_t waits;    /* queue calls that found the queue full (producers) or
                           empty (consumers) and blocked: a try first, a wait
-                          counted when it would block, then the blocking call */
+                          counted when it would block, then the blocking call.
+                          A lingering consumer counts one when its try finds
+                          fewer than consume_min elements (see below) */
     int error;         /* why this thread stopped early: 0 (it did not), its
                           callback's code, EPIPE (the queue was closed by
-                          someone else), or ECANCELED (another thread failed) */
+                          someone else), or ECANCELED (another thread failed,
+                          or the queue was aborted by someone else) */
     unsigned reserved0;
     uint64_t reserved[2]; /* zeroed */
 } pcq_thread_stats_t;
@@ -157,9 +165,41 @@ typedef struct pcq_driver {
     pcq_stop_fn on_stop;       /* optional, see above */
     pcq_thread_stats_t *producer_stats; /* optional output: `producers` entries */
     pcq_thread_stats_t *consumer_stats; /* optional output: `consumers` entries */
+    /* Appended in 0.2: consumers that linger for batches (pcq_pop_batch). */
+    size_t consume_min;         /* a consumer waits for this many elements at
+                                   once (at most consume_batch), 0 means 1 */
+    uint64_t consume_linger_ns; /* ... or this long, then takes what is there;
+                                   0: no time limit (until min, or close) */
 } pcq_driver_t;
 
-#define PCQ_DRIVER_INIT {sizeof(pcq_driver_t), NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+/*
+ * Lingering consumers. With consume_min > 1 or consume_linger_ns > 0 a
+ * consumer gathers each batch as follows (min is consume_min, capped to
+ * consume_batch; max is consume_batch):
+ *  1. a try takes what is there now, up to max; with min or more it is done;
+ *  2. otherwise it counts a wait, calls on_wait, and blocks in pcq_pop_batch
+ *     for the min - k elements it still lacks, with a deadline
+ *     consume_linger_ns after that first blocking call (none for 0); a min
+ *     above the queue's capacity is gathered a full queue at a time;
+ *  3. it calls consume with what it holds once it holds min elements, once
+ *     the deadline has passed (1 to min-1 elements), or once the queue is
+ *     closed (then with what was left; the next try sees the close).
+ * A linger that passes with the queue empty delivers nothing: the consumer
+ * then waits for the next element without a time limit (an idle consumer
+ * does not wake up once per linger) and lingers again from there, so an
+ * element waits about consume_linger_ns at most before it is consumed.
+ * Without a linger, a consumer waits for min elements until the run ends:
+ * every consume call but the last of each consumer has at least min
+ * elements. That suits a run whose producers never wait for their own
+ * elements to be consumed; one that does (a bounded window, a reply) needs
+ * a linger, or it can wait forever.
+ * The larger min, the fewer wake-ups and consume calls per element, and the
+ * later the first element of a batch is consumed: the throughput/latency
+ * knob of Kafka's fetch.min.bytes and fetch.max.wait.ms.
+ */
+
+#define PCQ_DRIVER_INIT                                                                            \
+    {sizeof(pcq_driver_t), NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
 
 /*
  * Run d->producers producer threads and d->consumers consumer threads over
@@ -176,14 +216,19 @@ typedef struct pcq_driver {
  * never started has zeros).
  *  0          every producer was done, every element was consumed
  *  EINVAL     d is NULL, d->size is smaller than the first version of
- *             pcq_driver_t, the queue, produce or consume is NULL; or a
- *             produce callback reported more elements than it was allowed
+ *             pcq_driver_t or lies between the sizes of two of its versions
+ *             (it would end inside the fields a version appended), the
+ *             queue, produce or consume is NULL; or a produce callback
+ *             reported more elements than it was allowed
  *  ENOTSUP    d->size is larger than this library's pcq_driver_t and a
  *             field it does not know is not zero (a newer feature)
  *  EOVERFLOW  the batch buffers' size does not fit a size_t
  *  ENOMEM     out of memory before any thread started; nothing ran
  *  EPIPE      the queue was closed by someone else: at the start (then
- *             nothing ran) or during the run
+ *             nothing ran; also when it was aborted) or during the run
+ *  ECANCELED  the queue was aborted (pcq_abort) by someone else during the
+ *             run; the elements left in it are counted, and handed to
+ *             dispose (taken with pcq_drain)
  *  EAGAIN     pthread_create failed (or whatever else it returned); the
  *             threads already started were stopped and joined
  *  other      the first positive code a produce or consume callback

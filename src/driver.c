@@ -33,7 +33,14 @@
  *
  * Waits are counted as the header promises: a try call first; when it finds
  * the queue full (empty) the thread counts a wait, calls on_wait, and makes
- * the blocking call.
+ * the blocking call. A lingering consumer (consume_min > 1 or a linger,
+ * pop_linger()) keeps what its try took, and when that is fewer than min
+ * counts one wait and gathers the rest with pcq_pop_batch.
+ *
+ * An abort of the queue by someone else (pcq_abort) makes the next queue
+ * call of every thread return ECANCELED, which fails the run like any
+ * error; the leftovers are then taken with pcq_drain, which works on an
+ * aborted queue too.
  */
 #include "pcq_driver.h"
 #include "annotate.h"
@@ -45,9 +52,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The first version of pcq_driver_t ends with consumer_stats. */
+/* The first version of pcq_driver_t ends with consumer_stats; the second
+ * (0.2) with consume_linger_ns. A size between the two ends inside a field. */
 #define DRIVER_V1_SIZE                                                     \
     (offsetof(pcq_driver_t, consumer_stats) + sizeof(pcq_thread_stats_t *))
+#define DRIVER_V2_SIZE (offsetof(pcq_driver_t, consume_linger_ns) + sizeof(uint64_t))
 
 struct run;
 
@@ -68,6 +77,7 @@ struct worker {
 struct run {
     pcq_driver_t d; /* immutable: the caller's settings, defaults applied */
     size_t esz;     /* immutable: the queue's element size */
+    bool linger;    /* immutable: consumers use pop_linger() */
 
     pthread_mutex_t mu;
     unsigned producers_left; /* mu: producers not finished */
@@ -187,6 +197,73 @@ static int pop_batch(struct worker *w, size_t *popped, uint64_t *waits)
     }
 }
 
+/* An absolute CLOCK_MONOTONIC deadline `ns` from now; false when it lies
+ * beyond what the clock counts (then there is none: wait without one). */
+static bool deadline_after(uint64_t ns, struct timespec *out)
+{
+    uint64_t now = pcq__now_ns();
+    if (ns > UINT64_MAX - now)
+        return false;
+    uint64_t t = now + ns;
+    out->tv_sec = (time_t)(t / 1000000000u);
+    out->tv_nsec = (long)(t % 1000000000u);
+    return true;
+}
+
+/*
+ * A lingering consumer's batch (pcq_driver.h, "Lingering consumers"): the
+ * try takes what is there; with fewer than min, one wait is counted and
+ * pcq_pop_batch gathers the rest into the same buffer, after the elements
+ * already held. pcq_pop_batch returns 0 with fewer than it was asked for
+ * when the deadline has passed, when the queue is closed, or when min is
+ * above the capacity (a full queue); the loop asks again, and the next call
+ * returns at once in the first two cases (ETIMEDOUT, EPIPE) and gathers
+ * another full queue in the third. An error with elements held is reported
+ * on the next call: those elements are consumed first, nothing is lost.
+ */
+static int pop_linger(struct worker *w, size_t *popped, uint64_t *waits)
+{
+    struct run *r = w->run;
+    pcq_t *q = r->d.queue;
+    const size_t min = r->d.consume_min, max = r->d.consume_batch;
+    size_t k = 0;
+    int rc = pcq_try_pop_many(q, w->buf, max, &k);
+    if ((rc == 0 && k >= min) || (rc != 0 && rc != EAGAIN)) {
+        *popped = k;
+        return rc;
+    }
+    (*waits)++;
+    if (r->d.on_wait != NULL)
+        r->d.on_wait(r->d.arg, PCQ_CONSUMER, w->index);
+    struct timespec deadline;
+    bool timed = false, armed = false, idle = false;
+    for (;;) {
+        /* The linger starts at the first blocking call, and again at the
+         * first element after a linger that found the queue empty. */
+        if (!armed && !idle && r->d.consume_linger_ns > 0) {
+            timed = deadline_after(r->d.consume_linger_ns, &deadline);
+            armed = true;
+        }
+        size_t n = 0;
+        if (idle) /* lingered in vain: the next element, without a time limit */
+            rc = pcq_pop_batch(q, w->buf + k * r->esz, 1, max - k, NULL, &n);
+        else
+            rc = pcq_pop_batch(q, w->buf + k * r->esz, min - k, max - k,
+                               timed ? &deadline : NULL, &n);
+        k += n;
+        if (rc == ETIMEDOUT && k == 0) {
+            idle = true;
+            continue;
+        }
+        if (rc != 0 || k >= min)
+            break;
+        if (idle) /* the first element after an idle linger: linger anew */
+            idle = armed = false;
+    }
+    *popped = k;
+    return k > 0 ? 0 : rc;
+}
+
 /* Thread bodies keep their counters in a local copy (no false sharing
  * between neighbouring workers) and store them when they end. */
 static void *producer_main(void *arg)
@@ -254,12 +331,13 @@ static void *consumer_main(void *arg)
             break;
         }
         size_t n = 0;
-        int rc = pop_batch(w, &n, &st.waits);
+        int rc = r->linger ? pop_linger(w, &n, &st.waits) : pop_batch(w, &n, &st.waits);
         if (rc == EPIPE) {
             st.error = consumer_drained(w);
             break;
         }
-        if (rc != 0) { /* cannot happen: the arguments are valid */
+        if (rc != 0) { /* ECANCELED: someone aborted the queue (the
+                          arguments are valid: nothing else can happen) */
             st.error = fail(r, rc, true, PCQ_CONSUMER, w->index);
             break;
         }
@@ -282,7 +360,8 @@ static void *consumer_main(void *arg)
 /* Copy the caller's settings, whatever pcq_driver_t version they know. */
 static int read_settings(const pcq_driver_t *d, pcq_driver_t *out)
 {
-    if (d == NULL || d->size < DRIVER_V1_SIZE)
+    if (d == NULL || d->size < DRIVER_V1_SIZE ||
+        (d->size > DRIVER_V1_SIZE && d->size < DRIVER_V2_SIZE))
         return EINVAL;
     if (d->size > sizeof *out) {
         /* A newer caller: fields we do not know must be left at 0. */
@@ -304,6 +383,10 @@ static int read_settings(const pcq_driver_t *d, pcq_driver_t *out)
         out->produce_batch = 1;
     if (out->consume_batch == 0)
         out->consume_batch = 1;
+    if (out->consume_min == 0)
+        out->consume_min = 1;
+    if (out->consume_min > out->consume_batch)
+        out->consume_min = out->consume_batch;
     return 0;
 }
 
@@ -350,10 +433,11 @@ static void collect_leftovers(struct run *r, struct worker *w, pcq_run_result_t 
         res->leftovers += pcq_size(r->d.queue); /* they stay for the caller */
         return;
     }
-    /* The queue is closed: this drains it and ends with EPIPE. */
+    /* The queue is closed (or aborted, which only pcq_drain takes from):
+     * this drains it and ends with EAGAIN. */
     struct worker *sink = &w[np + nc - 1];
     size_t n;
-    while (pcq_try_pop_many(r->d.queue, sink->buf, r->d.consume_batch, &n) == 0) {
+    while (pcq_drain(r->d.queue, sink->buf, r->d.consume_batch, &n) == 0) {
         r->d.dispose(r->d.arg, sink->buf, n);
         res->leftovers += n;
         res->disposed += n;
@@ -429,6 +513,7 @@ int pcq_run(const pcq_driver_t *d, pcq_run_result_t *result)
     int rc = read_settings(d, &r.d);
     if (rc == 0) {
         r.esz = pcq_elem_size(r.d.queue);
+        r.linger = r.d.consume_min > 1 || r.d.consume_linger_ns > 0;
         if (r.d.producer_stats != NULL)
             memset(r.d.producer_stats, 0, r.d.producers * sizeof(pcq_thread_stats_t));
         if (r.d.consumer_stats != NULL)

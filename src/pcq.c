@@ -78,18 +78,30 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#else
+#include <fcntl.h>
+#endif
 
 #define CACHE_LINE 64
 
 /* The hot path of a single-element call, specialised per direction. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
 #else
 #define ALWAYS_INLINE inline
+#define NOINLINE
 #endif
 
 /* A new queue spins this long before its first sleep (see spin()). */
 #define SPIN_START_NS 1000u
+
+/* The room a waiting producer's spin waits for: a quarter of the capacity
+ * (see spin()). */
+static inline size_t low_water(size_t capacity) { return capacity >= 4 ? capacity / 4 : 1; }
 
 /* The two sides of a queue, used as indices: producers push and wait for
  * room on side PUSH, consumers pop and wait for elements on side POP. */
@@ -109,40 +121,70 @@ struct side {
     uint64_t seen; /* mu: the other side's `moved`, as last loaded */
 
     /* Line 2: written by every call of this side; the other side reads
-     * `moved` only when its `seen` runs out. */
+     * `moved` only when its `seen` runs out, and `batch_need` only while
+     * batch waiters sleep. */
     alignas(CACHE_LINE) _Atomic uint64_t moved; /* atomic: elements moved so far;
                                                    stored under mu, loaded anywhere */
-    uint64_t waits;            /* mu: calls of this side that slept */
-    size_t high_water;         /* mu (push side only): largest size seen */
-    _Atomic int cpu;           /* atomic: the CPU of this side's last move, or -1;
-                                  stored under mu, loaded anywhere (a hint) */
-    unsigned spin_ns;          /* mu: spin budget before sleeping; 0: do not spin */
-    unsigned sleeps;           /* mu: sleeps since the last longest spin */
-    unsigned char slow;        /* mu: spins in a row that ended late */
-    unsigned char failed;      /* mu: spins in a row that failed at the least budget */
-    unsigned char probe;       /* mu: waits since the last spin, while not spinning */
-    unsigned char yield_shift; /* mu: log2 of the next ban on yielding */
-    unsigned yield_ban;        /* mu: waits to go before yielding again */
-    bool closed;               /* both locks to write, this side's to read */
+    uint64_t waits;             /* mu: calls of this side that slept */
+    size_t high_water;          /* mu (push side only): largest size seen */
+    _Atomic uint64_t batch_need; /* atomic (pop side): the least count a sleeping batch
+                                    waiter waits for, UINT64_MAX for none known;
+                                    changed under mu */
+    _Atomic int cpu;            /* atomic: the CPU of this side's last move, or -1;
+                                   stored under mu, loaded anywhere (a hint) */
+    unsigned spin_ns;           /* mu: spin budget before sleeping; 0: do not spin */
+    unsigned sleeps;            /* mu: sleeps since the last longest spin */
+    unsigned yield_ban;         /* mu: waits to go before yielding again */
+    unsigned char slow;         /* mu: spins in a row that ended late */
+    unsigned char failed;       /* mu: spins in a row that failed at the least budget */
+    unsigned char probe;        /* mu: waits since the last spin, while not spinning */
+    unsigned char yield_shift;  /* mu: log2 of the next ban on yielding */
+    bool closed;                /* both locks to write, this side's to read */
+    bool aborted;               /* both locks to write, this side's to read */
+    int fd_r, fd_w;             /* mu: this side's pollable descriptor (read and write
+                                   ends; one eventfd on Linux), -1 until asked for */
 
     /* Line 3: read by the other side after each of its moves; written only
-     * when a thread of this side goes to sleep or wakes. */
+     * when a thread of this side goes to sleep or wakes, or its descriptor
+     * changes state. */
     alignas(CACHE_LINE) _Atomic unsigned waiters; /* atomic: threads inside (or about
                                                      to enter) a wait; changed under mu */
-    atomic_bool pending; /* atomic: a signal to this side is on its way; changed under mu */
-    pthread_cond_t cv;                            /* this side's threads sleep here, on mu */
+    _Atomic unsigned batch_waiters; /* atomic (pop side): batch waiters inside (or about
+                                       to enter) a wait; changed under mu */
+    atomic_bool pending;  /* atomic: a signal to this side is on its way; changed under mu */
+    atomic_bool fd_on;    /* atomic: the descriptor exists; set once, under both locks */
+    atomic_bool fd_ready; /* atomic: the descriptor polls readable; changed under mu */
+    pthread_cond_t cv;    /* this side's threads sleep here, on mu */
 };
 
-/* One allocation: this header, then the slots. `cap` and `esz` are
- * immutable after pcq_create and read without a lock. */
+/*
+ * One allocation: this header, then the first ring. The ring's geometry
+ * changes only in pcq_set_capacity, with both locks held, so a side reads
+ * it under its own lock; `cap` and `ring` are also read without a lock
+ * (pcq_capacity, pcq_size), hence atomics. `esz` and `tools` never change.
+ */
 struct pcq_queue {
-    size_t cap; /* capacity in elements */
-    size_t esz; /* element size in bytes */
-    size_t low; /* room a waiting producer's spin waits for: a quarter of the ring */
-    bool tools; /* under Valgrind: annotate for its thread checkers */
+    _Atomic size_t cap;   /* atomic: capacity in elements; both locks to write */
+    _Atomic size_t ring;  /* atomic: slots in the ring, >= cap and >= the size;
+                             both locks to write */
+    size_t esz;           /* immutable: element size in bytes */
+    size_t low;           /* both locks: room a waiting producer's spin waits for,
+                             a quarter of the capacity */
+    unsigned char *slots; /* both locks: the ring; slot i at slots + i * esz */
+    unsigned char *grown; /* both locks: the ring when pcq_set_capacity grew it past
+                             the first one (then slots == grown), else NULL */
+    bool tools;           /* immutable: under a thread checker, annotate for it */
+    _Atomic unsigned extras; /* atomic: batch waiters (as the pop side's batch_waiters
+                                counts them, raised first and lowered last) plus
+                                descriptors created; changed under a side's mu. While
+                                0, a move skips the batch and descriptor checks. */
     alignas(CACHE_LINE) struct side side[2];
-    /* cap * esz bytes of elements; slot i at slots + i * esz. */
-    alignas(CACHE_LINE) unsigned char slots[];
+    /* Batch waiters (pcq_pop_batch with a min above 1) sleep here, on the
+     * pop side's mu, apart from plain pops: they wait for different
+     * counts, and are woken together when the least of them is reached. */
+    alignas(CACHE_LINE) pthread_cond_t batch_cv;
+    /* The first ring: capacity * esz bytes. */
+    alignas(CACHE_LINE) unsigned char first[];
 };
 
 /* ------------------------------------------------------------------ */
@@ -179,11 +221,22 @@ static inline uint64_t mine(const struct side *s)
     return atomic_load_explicit(&s->moved, memory_order_relaxed);
 }
 
+/* The capacity; stable under either side's lock. */
+static inline size_t capacity_of(const pcq_t *q)
+{
+    return atomic_load_explicit(&q->cap, memory_order_relaxed);
+}
+
 /* What side d may move, by its counter and its copy of the other's: room
- * (push) or elements (pop). A stale copy understates it, never more. */
+ * (push) or elements (pop). A stale copy understates it, never more. Room
+ * is 0 while the size is at or above the capacity (which a shrink can make
+ * the case). */
 static inline uint64_t room_by(const pcq_t *q, enum dir d, uint64_t own, uint64_t other)
 {
-    return d == PUSH ? q->cap - (own - other) : other - own;
+    if (d == POP)
+        return other - own;
+    const uint64_t size = own - other, cap = capacity_of(q);
+    return size < cap ? cap - size : 0;
 }
 
 /* Read the other side's counter afresh (with mu of side d held) and say
@@ -214,16 +267,30 @@ static inline uint64_t available(pcq_t *q, enum dir d)
 static bool side_valid(const pcq_t *q, enum dir d)
 {
     const struct side *s = &q->side[d];
-    uint64_t own = mine(s);
-    bool counts = d == PUSH ? own >= s->seen && own - s->seen <= q->cap : s->seen >= own;
-    return counts && s->pos < q->cap && s->pos == own % q->cap &&
-           (d == POP || (s->high_water <= q->cap && own - s->seen <= s->high_water));
+    const uint64_t own = mine(s), ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
+    bool counts = d == PUSH ? own >= s->seen && own - s->seen <= ring : s->seen >= own;
+    return counts && s->pos < ring &&
+           (d == POP || (s->high_water <= ring && own - s->seen <= s->high_water));
 }
 #endif
 
 /* ------------------------------------------------------------------ */
 /* Life cycle                                                         */
 /* ------------------------------------------------------------------ */
+
+/* Declare a side's atomics to the thread checkers (on), or forget them
+ * before the memory goes (off). */
+static void side_atomics_for_tools(struct side *s, bool on)
+{
+    pcq__atomic_for_tools(&s->moved, sizeof s->moved, on);
+    pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, on);
+    pcq__atomic_for_tools(&s->batch_waiters, sizeof s->batch_waiters, on);
+    pcq__atomic_for_tools(&s->batch_need, sizeof s->batch_need, on);
+    pcq__atomic_for_tools(&s->cpu, sizeof s->cpu, on);
+    pcq__atomic_for_tools(&s->pending, sizeof s->pending, on);
+    pcq__atomic_for_tools(&s->fd_on, sizeof s->fd_on, on);
+    pcq__atomic_for_tools(&s->fd_ready, sizeof s->fd_ready, on);
+}
 
 static int side_init(struct side *s, const pthread_mutexattr_t *ma, const pthread_condattr_t *ca)
 {
@@ -235,13 +302,15 @@ static int side_init(struct side *s, const pthread_mutexattr_t *ma, const pthrea
     }
     atomic_init(&s->moved, 0);
     atomic_init(&s->waiters, 0);
+    atomic_init(&s->batch_waiters, 0);
+    atomic_init(&s->batch_need, UINT64_MAX);
     atomic_init(&s->cpu, -1);
     atomic_init(&s->pending, false);
+    atomic_init(&s->fd_on, false);
+    atomic_init(&s->fd_ready, false);
+    s->fd_r = s->fd_w = -1;
     s->spin_ns = SPIN_START_NS;
-    pcq__atomic_for_tools(&s->moved, sizeof s->moved, true);
-    pcq__atomic_for_tools(&s->cpu, sizeof s->cpu, true);
-    pcq__atomic_for_tools(&s->pending, sizeof s->pending, true);
-    pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, true);
+    side_atomics_for_tools(s, true);
     return 0;
 }
 
@@ -250,17 +319,18 @@ static void side_destroy(struct side *s)
     /* EBUSY here means the caller destroyed a queue still in use. */
     PCQ_CHECK(pthread_cond_destroy(&s->cv));
     PCQ_CHECK(pthread_mutex_destroy(&s->mu));
-    pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, false);
-    pcq__atomic_for_tools(&s->cpu, sizeof s->cpu, false);
-    pcq__atomic_for_tools(&s->pending, sizeof s->pending, false);
-    pcq__atomic_for_tools(&s->moved, sizeof s->moved, false);
+    side_atomics_for_tools(s, false);
+    if (s->fd_r >= 0)
+        close(s->fd_r);
+    if (s->fd_w >= 0 && s->fd_w != s->fd_r)
+        close(s->fd_w);
 }
 
 int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
 {
     if (out == NULL || capacity == 0 || elem_size == 0)
         return EINVAL;
-    const size_t hdr = offsetof(pcq_t, slots);
+    const size_t hdr = offsetof(pcq_t, first);
     if (capacity > (SIZE_MAX - hdr - CACHE_LINE) / elem_size)
         return EOVERFLOW;
     /* aligned_alloc wants a multiple of the alignment. */
@@ -271,9 +341,12 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
     if (q == NULL)
         return ENOMEM;
     memset(q, 0, hdr);
-    q->cap = capacity;
+    atomic_init(&q->cap, capacity);
+    atomic_init(&q->ring, capacity);
+    atomic_init(&q->extras, 0);
     q->esz = elem_size;
-    q->low = capacity >= 4 ? capacity / 4 : 1;
+    q->low = low_water(capacity);
+    q->slots = q->first;
     q->tools = pcq__under_tools();
 
     /* Every init failure is a resource shortage to the caller: ENOMEM. */
@@ -292,8 +365,17 @@ int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
         side_destroy(&q->side[PUSH]);
         goto fail_cattr;
     }
+    if (pthread_cond_init(&q->batch_cv, &ca) != 0) {
+        side_destroy(&q->side[POP]);
+        side_destroy(&q->side[PUSH]);
+        rc = ENOMEM;
+        goto fail_cattr;
+    }
     pthread_condattr_destroy(&ca);
     pthread_mutexattr_destroy(&ma);
+    pcq__atomic_for_tools(&q->cap, sizeof q->cap, true);
+    pcq__atomic_for_tools(&q->ring, sizeof q->ring, true);
+    pcq__atomic_for_tools(&q->extras, sizeof q->extras, true);
     *out = q;
     return 0;
 
@@ -310,8 +392,13 @@ void pcq_destroy(pcq_t *q)
 {
     if (q == NULL)
         return;
+    PCQ_CHECK(pthread_cond_destroy(&q->batch_cv));
     side_destroy(&q->side[POP]);
     side_destroy(&q->side[PUSH]);
+    pcq__atomic_for_tools(&q->extras, sizeof q->extras, false);
+    pcq__atomic_for_tools(&q->ring, sizeof q->ring, false);
+    pcq__atomic_for_tools(&q->cap, sizeof q->cap, false);
+    free(q->grown);
     free(q);
 }
 
@@ -339,26 +426,27 @@ static void raise_high_water(pcq_t *q)
 static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t k)
 {
     struct side *s = &q->side[d];
-    const size_t esz = q->esz;
-    unsigned char *slot = q->slots + s->pos * esz;
+    const size_t esz = q->esz, ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
+    unsigned char *const slots = q->slots;
+    unsigned char *slot = slots + s->pos * esz;
     if (k == 1 && esz == sizeof(uint64_t)) { /* the common case: one move */
         if (d == PUSH)
             memcpy(slot, buf, sizeof(uint64_t));
         else
             memcpy(buf, slot, sizeof(uint64_t));
     } else {
-        size_t first = min_size(k, q->cap - s->pos);
+        size_t first = min_size(k, ring - s->pos);
         if (d == PUSH) {
             memcpy(slot, buf, first * esz);
-            memcpy(q->slots, buf + first * esz, (k - first) * esz);
+            memcpy(slots, buf + first * esz, (k - first) * esz);
         } else {
             memcpy(buf, slot, first * esz);
-            memcpy(buf + first * esz, q->slots, (k - first) * esz);
+            memcpy(buf + first * esz, slots, (k - first) * esz);
         }
     }
     s->pos += k;
-    if (s->pos >= q->cap)
-        s->pos -= q->cap;
+    if (s->pos >= ring)
+        s->pos -= ring;
     const uint64_t was = mine(s), now_moved = was + k;
     /* Where this side runs, for the other side's spin: every 64 elements
      * is often enough for a hint, and costs nothing in between. */
@@ -435,14 +523,161 @@ static void back_from_wait(pcq_t *q, enum dir d)
     atomic_store_explicit(&s->pending, false, memory_order_seq_cst);
 }
 
+/* ---- batch waiters (pop side) ---- */
+
+/* The count a batch waiter waits for: its min, or the whole ring when the
+ * min is above the capacity. */
+static inline uint64_t batch_min(const pcq_t *q, size_t min)
+{
+    return min_size(min, capacity_of(q));
+}
+
+/* Wake every batch waiter (the pop side's mu held) if the least count any
+ * of them waits for is there, the queue is closed, or `anyway` (their
+ * counts changed): each looks again and takes its batch or sleeps again,
+ * registering its count anew. */
+static void wake_batch_locked(pcq_t *q, bool anyway)
+{
+    struct side *s = &q->side[POP];
+    if (atomic_load_explicit(&s->batch_waiters, memory_order_relaxed) == 0)
+        return;
+    const uint64_t need = atomic_load_explicit(&s->batch_need, memory_order_relaxed);
+    if (anyway || s->closed || (need != UINT64_MAX && look(q, POP) >= need)) {
+        atomic_store_explicit(&s->batch_need, UINT64_MAX, memory_order_relaxed);
+        PCQ_CHECK(pthread_cond_broadcast(&q->batch_cv));
+    }
+}
+
+/*
+ * After a push published (the push side's mu held): whether a batch waiter
+ * may now have its count. The count as the pushing side sees it (its copy
+ * of popped may be stale) is never below the true one, so this never
+ * misses; it may wake too early, and the woken look again. Sequentially
+ * consistent, after the publish: the waiter announces itself, registers
+ * its count, then looks (see batch_sleep_once).
+ */
+static inline bool batch_wake_due(const pcq_t *q)
+{
+    const struct side *c = &q->side[POP], *p = &q->side[PUSH];
+    if (atomic_load_explicit(&c->batch_waiters, memory_order_seq_cst) == 0)
+        return false;
+    const uint64_t need = atomic_load_explicit(&c->batch_need, memory_order_seq_cst);
+    return need != UINT64_MAX && mine(p) - p->seen >= need;
+}
+
+static void wake_batch(pcq_t *q)
+{
+    struct side *s = &q->side[POP];
+    lock(s);
+    wake_batch_locked(q, false);
+    unlock(s);
+}
+
+/* ---- pollable descriptors ---- */
+
+/* Make side s's descriptor readable (its mu held). */
+static void fd_raise(struct side *s)
+{
+#ifdef __linux__
+    const uint64_t one = 1;
+    while (write(s->fd_w, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+#else
+    const char one = 1;
+    while (write(s->fd_w, &one, 1) < 0 && errno == EINTR)
+        ;
+#endif
+    atomic_store_explicit(&s->fd_ready, true, memory_order_relaxed);
+}
+
+/* Make side s's descriptor not readable (its mu held). Sequentially
+ * consistent: the caller looks at the ring again after it. */
+static void fd_lower(struct side *s)
+{
+#ifdef __linux__
+    uint64_t v;
+    while (read(s->fd_r, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+#else
+    char v[64];
+    while (read(s->fd_r, v, sizeof v) > 0 || errno == EINTR)
+        ;
+#endif
+    atomic_store_explicit(&s->fd_ready, false, memory_order_seq_cst);
+}
+
+/* Whether side d's descriptor should poll readable (its mu held). */
+static inline bool fd_should_be_ready(pcq_t *q, enum dir d)
+{
+    return q->side[d].closed || available(q, d) > 0;
+}
+
+/*
+ * After side d moved (its mu held): if its own descriptor is readable but
+ * side d cannot proceed any more, lower it, before this call returns.
+ * Then look again: an element (or a slot) the other side published just
+ * before the lowering may have found the descriptor still raised and left
+ * it (see fd_raise_due); if so, raise it back.
+ */
+static void fd_settle(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->side[d];
+    if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed) ||
+        !atomic_load_explicit(&s->fd_ready, memory_order_relaxed) || fd_should_be_ready(q, d))
+        return;
+    fd_lower(s);
+    if (look(q, d) > 0)
+        fd_raise(s);
+}
+
+/* After side d published (its mu held): whether the other side's
+ * descriptor needs raising. Sequentially consistent, after the publish:
+ * the pair of fd_settle's lower-then-look. */
+static inline bool fd_raise_due(const pcq_t *q, enum dir d)
+{
+    const struct side *o = &q->side[opposite(d)];
+    return atomic_load_explicit(&o->fd_on, memory_order_relaxed) &&
+           !atomic_load_explicit(&o->fd_ready, memory_order_seq_cst);
+}
+
+/* Raise side d's descriptor if it should be readable; the caller holds no
+ * lock of side d, and not the pop side's when d is the push side. */
+static void fd_raise_side(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->side[d];
+    lock(s);
+    if (!atomic_load_explicit(&s->fd_ready, memory_order_relaxed) && fd_should_be_ready(q, d))
+        fd_raise(s);
+    unlock(s);
+}
+
+/* Bring side d's descriptor in line with the queue (both locks held). */
+static void fd_sync_locked(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->side[d];
+    if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed))
+        return;
+    const bool ready = atomic_load_explicit(&s->fd_ready, memory_order_relaxed);
+    const bool should = fd_should_be_ready(q, d);
+    if (should && !ready)
+        fd_raise(s);
+    else if (!should && ready)
+        fd_lower(s);
+}
+
 /* A call of side d completed (mu held): if its side can still proceed and
- * more of its side sleep, pass the baton to one of them. */
-static inline void pass_baton(pcq_t *q, enum dir d)
+ * more of its side sleep, pass the baton to one of them (and, on the pop
+ * side, to the batch waiters whose count is there). `extras`: the queue's
+ * extras were not 0 at the move (see after_move); batch waiters register
+ * under the pop side's mu, which is held, so none came since. */
+static ALWAYS_INLINE void pass_baton(pcq_t *q, enum dir d, bool extras)
 {
     struct side *s = &q->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
+    if (d == POP && extras)
+        wake_batch_locked(q, false);
 }
 
 struct wait_ctx {
@@ -516,6 +751,58 @@ static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
     if (ctx.rc != 0 && !(ctx.rc == ETIMEDOUT && deadline != NULL))
         pcq__die("pthread_cond_wait", ctx.rc, __FILE__, __LINE__);
     return ctx.rc == ETIMEDOUT;
+}
+
+/* Cleanup handler for a batch waiter cancelled in its wait: broadcasts
+ * wake them all, so there is no wake-up to pass on. */
+static void batch_wait_cancelled(void *arg)
+{
+    pcq_t *q = arg;
+    atomic_fetch_sub_explicit(&q->side[POP].batch_waiters, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
+    unlock(&q->side[POP]);
+}
+
+/*
+ * A batch waiter's sleep (the pop side's mu held): as sleep_once, on the
+ * batch waiters' condition variable, until `need` elements are there at
+ * once. Announce, register the count, then look again: a push that
+ * published before it could see both is seen here instead.
+ */
+static bool batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec *deadline)
+{
+    struct side *s = &q->side[POP];
+    int rc;
+
+#ifdef PCQ_INJECT_SPURIOUS
+    if (spurious_now()) {
+        unlock(s);
+        lock(s);
+        return false;
+    }
+#endif
+    /* extras first: a mover that reads it as 0 after its publish skips
+     * batch_wake_due, and then this waiter's look below sees that publish. */
+    atomic_fetch_add_explicit(&q->extras, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&s->batch_waiters, 1, memory_order_seq_cst);
+    if (need < atomic_load_explicit(&s->batch_need, memory_order_relaxed))
+        atomic_store_explicit(&s->batch_need, need, memory_order_seq_cst);
+    if (s->closed || look(q, POP) >= need) {
+        atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
+        return false;
+    }
+    pthread_cleanup_push(batch_wait_cancelled, q);
+    if (deadline == NULL)
+        rc = pthread_cond_wait(&q->batch_cv, &s->mu);
+    else
+        rc = pthread_cond_timedwait(&q->batch_cv, &s->mu, deadline);
+    pthread_cleanup_pop(0);
+    atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
+    if (rc != 0 && !(rc == ETIMEDOUT && deadline != NULL))
+        pcq__die("pthread_cond_wait", rc, __FILE__, __LINE__);
+    return rc == ETIMEDOUT;
 }
 
 /*
@@ -632,7 +919,7 @@ static void yield_to(pcq_t *q, enum dir d)
  * the lock held. Time, not a count of looks, bounds the spin: a pause
  * lasts 3 ns on one CPU and 40 on another.
  */
-static void spin(pcq_t *q, enum dir d)
+static void spin(pcq_t *q, enum dir d, uint64_t want)
 {
     struct side *s = &q->side[d];
     const struct side *o = &q->side[opposite(d)];
@@ -656,7 +943,7 @@ static void spin(pcq_t *q, enum dir d)
      * (pushing) the room a sleeping producer would be woken for. */
     /* From the copy the caller just took: a move since then ends the spin
      * at its first look. */
-    const uint64_t avail = room_by(q, d, mine(s), s->seen), want = d == PUSH ? q->low : 1;
+    const uint64_t avail = room_by(q, d, mine(s), s->seen);
     const uint64_t was = s->seen, need = avail < want ? want - avail : 1;
     unlock(s);
     const uint64_t took = watch(o, was, need, budget);
@@ -726,6 +1013,52 @@ static bool deadline_passed(const struct timespec *deadline)
 /* How a call may wait: never (try), until a deadline, or without bound. */
 enum mode { TRY, TIMED, BLOCK };
 
+/* What the other side needs after a move, done once the mover has let go
+ * of its own lock (the lock order: a side never takes the other's lock
+ * while it holds its own). */
+enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4, EXTRAS = 8 /* a note, no work */ };
+
+/*
+ * After side d moved elements (its mu held): lower its own descriptor if
+ * it cannot proceed any more, and say what the other side needs: a
+ * wake-up of a sleeper, of the batch waiters (after a push), a raise of
+ * its descriptor. All read after the publish (see waking).
+ */
+/* What a move owes batch waiters and descriptors; kept out of line, off
+ * the path of a queue that has neither. */
+static NOINLINE unsigned after_move_extras(pcq_t *q, enum dir d)
+{
+    unsigned todo = 0;
+    if (d == PUSH && batch_wake_due(q))
+        todo |= WAKE_BATCH;
+    if (fd_raise_due(q, d))
+        todo |= RAISE_OTHER;
+    fd_settle(q, d);
+    return todo;
+}
+
+static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
+{
+    unsigned todo = needs_wake(q, opposite(d)) ? WAKE_OTHER : 0;
+    /* The usual queue has neither batch waiters nor descriptors: one load
+     * instead of their checks. Sequentially consistent, after the publish,
+     * as batch_wake_due's loads (see batch_sleep_once). */
+    if (atomic_load_explicit(&q->extras, memory_order_seq_cst) != 0)
+        todo |= EXTRAS | after_move_extras(q, d);
+    return todo;
+}
+
+/* Do what after_move said, holding no lock of side d. */
+static void do_after(pcq_t *q, enum dir d, unsigned todo)
+{
+    if (todo & WAKE_OTHER)
+        wake_side(q, opposite(d));
+    if (todo & WAKE_BATCH)
+        wake_batch(q);
+    if (todo & RAISE_OTHER)
+        fd_raise_side(q, opposite(d));
+}
+
 /* One call in progress. */
 struct xfer {
     enum dir d;
@@ -734,17 +1067,22 @@ struct xfer {
     size_t done;        /* moved so far */
     enum mode mode;
     const struct timespec *deadline; /* TIMED only */
-    bool wake_other;    /* the other side has sleepers to wake for what it moved */
+    size_t min;         /* pop: how many must be there at once before it takes any */
+    bool expired;       /* pop with min > 1: the deadline passed, take what is there */
+    bool drain;         /* pcq_drain: in any state; never waits */
+    unsigned todo;      /* after_move's flags not yet done */
 };
 
 /*
  * Move what can move now (side d's mu held). Returns 0 when the call is
- * complete, EPIPE when the queue is closed to it, EAGAIN when it must wait
- * for the other side.
+ * complete, EPIPE when the queue is closed to it, ECANCELED when it was
+ * aborted, EAGAIN when it must wait for the other side.
  */
 static int move_now(pcq_t *q, struct xfer *x)
 {
     struct side *s = &q->side[x->d];
+    if (s->aborted && !x->drain)
+        return ECANCELED;
     /* Precedence: a push on a closed queue fails even with room. */
     if (x->d == PUSH && s->closed)
         return EPIPE;
@@ -752,22 +1090,24 @@ static int move_now(pcq_t *q, struct xfer *x)
     if (avail < x->n - x->done && x->n > 1)
         avail = look(q, x->d); /* a batch takes all there is: the copy may understate it */
     if (avail == 0)
-        return x->d == POP && s->closed ? EPIPE : EAGAIN; /* POP: closed and drained */
+        return x->d == POP && s->closed && !x->drain ? EPIPE : EAGAIN;
+    if (avail < batch_min(q, x->min) && !s->closed && !x->expired)
+        return EAGAIN; /* a batch waiter's count is not there yet */
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
     move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
-    if (needs_wake(q, opposite(x->d)))
-        x->wake_other = true;
+    const unsigned todo = after_move(q, x->d);
+    x->todo |= todo & ~(unsigned)EXTRAS;
     bool complete = x->d == POP || x->done == x->n;
     if (complete)
-        pass_baton(q, x->d);
+        pass_baton(q, x->d, todo & EXTRAS);
     return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
 }
 
 /*
  * With side d's mu held: run the call to its end, moving, spinning once,
- * then sleeping as its mode allows; wake the other side for what it moved.
- * Returns its status, with the lock released.
+ * then sleeping as its mode allows; do for the other side what the moves
+ * need. Returns its status, with the lock released.
  */
 static int transfer(pcq_t *q, struct xfer *x)
 {
@@ -780,23 +1120,29 @@ static int transfer(pcq_t *q, struct xfer *x)
             break;
         }
         /* The ring was looked at again after the wait timed out, above: a
-         * timed call fails only when it still cannot move. */
+         * timed call fails only when it still cannot move. A batch waiter
+         * then takes what is there, if anything. */
         if (x->mode == TIMED && (slept ? timed_out : deadline_passed(x->deadline))) {
+            if (x->min > 1 && !x->expired) {
+                x->expired = true;
+                continue;
+            }
             rc = ETIMEDOUT;
             break;
         }
-        if (x->wake_other) {
+        if (x->todo != 0) {
             /* A push batch that filled the ring: its consumers first, from
              * outside this side's lock, then look again. */
             unlock(s);
-            wake_side(q, opposite(x->d));
-            x->wake_other = false;
+            do_after(q, x->d, x->todo);
+            x->todo = 0;
             lock(s);
             continue;
         }
+        const uint64_t want = x->d == PUSH ? q->low : batch_min(q, x->min);
         if (!spun) {
             spun = true;
-            spin(q, x->d);
+            spin(q, x->d, want);
             continue;
         }
         if (!slept) {
@@ -805,12 +1151,22 @@ static int transfer(pcq_t *q, struct xfer *x)
             if (s->sleeps < SPIN_LONG_EVERY)
                 s->sleeps++;
         }
-        timed_out = sleep_once(q, x->d, x->mode == TIMED ? x->deadline : NULL);
+        const struct timespec *deadline = x->mode == TIMED ? x->deadline : NULL;
+        if (want > 1 && x->d == POP) {
+            timed_out = batch_sleep_once(q, want, deadline);
+        } else {
+            timed_out = sleep_once(q, x->d, deadline);
+            /* A batch waiter that slept as a plain pop (its count was 1, at
+             * capacity 1) may have taken the wake-up meant for the element
+             * it now refuses (the capacity grew): pass it on. */
+            if (x->min > 1 && available(q, POP) > 0 && available(q, POP) < batch_min(q, x->min))
+                wake_one(q, POP);
+        }
     }
     assert(side_valid(q, x->d));
     unlock(s);
-    if (x->wake_other)
-        wake_side(q, opposite(x->d));
+    if (x->todo != 0)
+        do_after(q, x->d, x->todo);
     return rc;
 }
 
@@ -830,18 +1186,18 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
     lock(s);
     /* Fast path: room (push) or an element (pop) right now; what move_now
      * does for a call that need not wait, without its bookkeeping. (A push
-     * on a closed queue goes the long way, to EPIPE.) */
-    if (!(d == PUSH && s->closed) && available(q, d) > 0) {
+     * on a closed queue, a call on an aborted one, go the long way.) */
+    if ((d == PUSH ? !s->closed : !s->aborted) && available(q, d) > 0) {
         move(q, d, buf, 1);
-        const bool wake = needs_wake(q, opposite(d));
-        pass_baton(q, d);
+        const unsigned todo = after_move(q, d);
+        pass_baton(q, d, todo & EXTRAS);
         assert(side_valid(q, d));
         unlock(s);
-        if (wake)
-            wake_side(q, opposite(d));
+        if (todo & ~(unsigned)EXTRAS)
+            do_after(q, d, todo);
         return 0;
     }
-    struct xfer x = {d, buf, 1, 0, mode, deadline, false};
+    struct xfer x = {d, buf, 1, 0, mode, deadline, 1, false, false, 0};
     return transfer(q, &x);
 }
 
@@ -855,7 +1211,7 @@ static int xfer_many(pcq_t *q, enum dir d, const void *buf, size_t n, size_t *mo
         return EINVAL;
     if (n == 0)
         return 0;
-    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, false};
+    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 1, false, false, 0};
     lock(&q->side[d]);
     int rc = transfer(q, &x);
     *moved = x.done;
@@ -930,21 +1286,193 @@ static void unlock_both(pcq_t *q)
     unlock(&q->side[PUSH]);
 }
 
+/* Shut the queue (both locks held): closed, and aborted too if `abort`.
+ * Every waiter must see it: broadcast, never signal; and both descriptors
+ * poll readable from now on. */
+static void shut_locked(pcq_t *q, bool abort)
+{
+    for (int d = PUSH; d <= POP; d++) {
+        struct side *s = &q->side[d];
+        s->closed = true;
+        s->aborted = s->aborted || abort;
+        if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
+            atomic_store_explicit(&s->pending, true, memory_order_relaxed);
+            PCQ_CHECK(pthread_cond_broadcast(&s->cv));
+        }
+        fd_sync_locked(q, (enum dir)d);
+    }
+    wake_batch_locked(q, false);
+}
+
 void pcq_close(pcq_t *q)
 {
     if (q == NULL)
         return;
     lock_both(q);
-    for (int d = PUSH; d <= POP; d++) {
-        struct side *s = &q->side[d];
-        s->closed = true;
-        /* Every waiter must see the close: broadcast, never signal. */
-        if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
-            atomic_store_explicit(&s->pending, true, memory_order_relaxed);
-            PCQ_CHECK(pthread_cond_broadcast(&s->cv));
+    shut_locked(q, false);
+    unlock_both(q);
+}
+
+void pcq_abort(pcq_t *q)
+{
+    if (q == NULL)
+        return;
+    lock_both(q);
+    shut_locked(q, true);
+    unlock_both(q);
+}
+
+int pcq_pop_batch(pcq_t *q, void *out, size_t min, size_t max, const struct timespec *deadline,
+                  size_t *popped)
+{
+    if (popped != NULL)
+        *popped = 0;
+    if (q == NULL || out == NULL || popped == NULL || min == 0 || max < min ||
+        (deadline != NULL && !timespec_ok(deadline)))
+        return EINVAL;
+    struct xfer x = {POP, out, max, 0, deadline != NULL ? TIMED : BLOCK, deadline, min, false,
+                     false, 0};
+    lock(&q->side[POP]);
+    int rc = transfer(q, &x);
+    *popped = x.done;
+    return rc;
+}
+
+int pcq_drain(pcq_t *q, void *out, size_t max, size_t *popped)
+{
+    if (popped != NULL)
+        *popped = 0;
+    if (q == NULL || out == NULL || popped == NULL)
+        return EINVAL;
+    if (max == 0)
+        return 0;
+    struct xfer x = {POP, out, max, 0, TRY, NULL, 1, false, true, 0};
+    lock(&q->side[POP]);
+    int rc = transfer(q, &x);
+    *popped = x.done;
+    return rc;
+}
+
+int pcq_peek(const pcq_t *cq, void *out)
+{
+    if (cq == NULL || out == NULL)
+        return EINVAL;
+    pcq_t *q = (pcq_t *)(uintptr_t)cq; /* the lock is the one part that changes */
+    struct side *s = &q->side[POP];
+    int rc = 0;
+    lock(s);
+    if (s->aborted)
+        rc = ECANCELED;
+    else if (available(q, POP) > 0)
+        memcpy(out, q->slots + s->pos * q->esz, q->esz);
+    else
+        rc = s->closed ? EPIPE : EAGAIN;
+    unlock(s);
+    return rc;
+}
+
+/*
+ * A larger ring (both locks held): `ring` slots, the elements in order
+ * from its start. Returns ENOMEM, changing nothing, when there is no
+ * memory for it.
+ */
+static int regrow(pcq_t *q, size_t ring)
+{
+    const size_t esz = q->esz, old = atomic_load_explicit(&q->ring, memory_order_relaxed);
+    size_t bytes = (ring * esz + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+    unsigned char *slots = aligned_alloc(CACHE_LINE, bytes);
+    if (slots == NULL)
+        return ENOMEM;
+    struct side *p = &q->side[PUSH], *c = &q->side[POP];
+    const size_t size = (size_t)(mine(p) - mine(c)), first = min_size(size, old - c->pos);
+    memcpy(slots, q->slots + c->pos * esz, first * esz);
+    memcpy(slots + first * esz, q->slots, (size - first) * esz);
+    free(q->grown);
+    q->slots = q->grown = slots;
+    atomic_store_explicit(&q->ring, ring, memory_order_relaxed);
+    c->pos = 0;
+    p->pos = size; /* < ring: the ring only ever grows past the size */
+    return 0;
+}
+
+int pcq_set_capacity(pcq_t *q, size_t capacity)
+{
+    if (q == NULL || capacity == 0)
+        return EINVAL;
+    if (capacity > (SIZE_MAX - CACHE_LINE) / q->esz)
+        return EOVERFLOW;
+    lock_both(q);
+    int rc = 0;
+    /* A ring never shrinks: a smaller capacity only limits the room. */
+    if (capacity > atomic_load_explicit(&q->ring, memory_order_relaxed))
+        rc = regrow(q, capacity);
+    if (rc == 0) {
+        atomic_store_explicit(&q->cap, capacity, memory_order_relaxed);
+        q->low = low_water(capacity);
+        /* Producers that now fit look again; so does every pop waiter,
+         * plain or batch: a batch waiter's count follows the capacity (it
+         * may even have slept as a plain one, at capacity 1). */
+        for (int d = PUSH; d <= POP; d++) {
+            struct side *w = &q->side[d];
+            if (atomic_load_explicit(&w->waiters, memory_order_relaxed) > 0) {
+                atomic_store_explicit(&w->pending, true, memory_order_relaxed);
+                PCQ_CHECK(pthread_cond_broadcast(&w->cv));
+            }
         }
+        wake_batch_locked(q, true);
+        fd_sync_locked(q, PUSH);
     }
     unlock_both(q);
+    return rc;
+}
+
+/* A descriptor that polls readable while it holds a token: an eventfd on
+ * Linux, a pipe elsewhere. Both ends close-on-exec and non-blocking. */
+static int fd_create(int *r, int *w)
+{
+#ifdef __linux__
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+        return errno == EMFILE || errno == ENFILE ? errno : ENOMEM;
+    *r = *w = fd;
+#else
+    int p[2];
+    if (pipe(p) != 0)
+        return errno == EMFILE || errno == ENFILE ? errno : ENOMEM;
+    for (int i = 0; i < 2; i++)
+        if (fcntl(p[i], F_SETFD, FD_CLOEXEC) != 0 ||
+            fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK) != 0) {
+            int e = errno;
+            close(p[0]);
+            close(p[1]);
+            return e == EMFILE || e == ENFILE ? e : ENOMEM;
+        }
+    *r = p[0];
+    *w = p[1];
+#endif
+    return 0;
+}
+
+int pcq_pollfd(pcq_t *q, enum pcq_side side, int *fd)
+{
+    if (q == NULL || fd == NULL || (side != PCQ_SIDE_PUSH && side != PCQ_SIDE_POP))
+        return EINVAL;
+    const enum dir d = side == PCQ_SIDE_POP ? POP : PUSH;
+    struct side *s = &q->side[d];
+    int rc = 0;
+    lock_both(q);
+    if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed)) {
+        rc = fd_create(&s->fd_r, &s->fd_w);
+        if (rc == 0) {
+            atomic_store_explicit(&s->fd_on, true, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&q->extras, 1, memory_order_seq_cst);
+            fd_sync_locked(q, d);
+        }
+    }
+    if (rc == 0)
+        *fd = s->fd_r;
+    unlock_both(q);
+    return rc;
 }
 
 /* The inspection calls lock a const queue: the mutexes are the one
@@ -969,14 +1497,15 @@ size_t pcq_size(const pcq_t *q)
         return 0;
     /* Popped first: every push it counts was counted by pushed already,
      * so the difference never goes below 0; pushes and pops between the
-     * two loads can lift it above a true size, never above capacity. */
+     * two loads can lift it above a true size, never above the ring. */
     uint64_t popped = atomic_load_explicit(&q->side[POP].moved, memory_order_acquire);
     uint64_t pushed = atomic_load_explicit(&q->side[PUSH].moved, memory_order_acquire);
-    return (size_t)min_size((size_t)(pushed - popped), q->cap);
+    return (size_t)min_size((size_t)(pushed - popped),
+                            atomic_load_explicit(&q->ring, memory_order_relaxed));
 }
 
+size_t pcq_capacity(const pcq_t *q) { return q == NULL ? 0 : capacity_of(q); }
 /* Immutable after pcq_create: read without the lock. */
-size_t pcq_capacity(const pcq_t *q) { return q == NULL ? 0 : q->cap; }
 size_t pcq_elem_size(const pcq_t *q) { return q == NULL ? 0 : q->esz; }
 
 void pcq_stats(const pcq_t *q, pcq_stats_t *out)

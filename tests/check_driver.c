@@ -20,6 +20,13 @@
  * Callbacks never call ck_assert (undefined from another thread under
  * CK_FORK=no): they count problems in the harness, checked after the run,
  * and a pthread call failing in them aborts through PCQ_CHECK.
+ *
+ * Lingering consumers (consume_min, consume_linger_ns): runs without a
+ * linger must consume in calls of at least min elements but the last of
+ * each consumer; a lockstep run (the producer hands over one element, then
+ * waits until it is consumed) can only end if the linger delivers partial
+ * batches, and shows that a caller of the first ABI version, whose struct
+ * ends before those fields, never has them read.
  */
 #include "test_util.h"
 
@@ -80,6 +87,10 @@ struct harness {
     bool gate_consumers;          /* consumers wait at `gate` after their
                                      first element; on_stop opens it */
     gate_t gate;
+    bool lockstep;                /* consumers signal cv per element (for
+                                     await_consumed_all) */
+    size_t short_below;           /* consume calls with fewer elements than
+                                     this are counted in short_calls */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;        /* signalled on announcements and gatings */
@@ -87,6 +98,8 @@ struct harness {
     uint64_t consumed;        /* mu: elements ticked by consumers */
     uint64_t disposed;        /* mu: elements ticked by dispose */
     uint64_t consume_calls;   /* mu */
+    uint64_t short_calls;     /* mu: calls below short_below */
+    size_t largest_call;      /* mu: most elements in one consume call */
     uint64_t hook_waits[2];   /* mu: on_wait calls per role */
     bool *in_push;            /* mu: [P] producer i called on_wait, and has not
                                  been called back since: it is blocked in
@@ -188,11 +201,16 @@ static int h_consume(void *arg, unsigned index, void *elems, size_t count)
     if (index >= h->C)
         h_problem(h, "consume: bad index");
     h->consume_calls++;
+    h->short_calls += count < h->short_below;
+    if (count > h->largest_call)
+        h->largest_call = count;
     PCQ_CHECK(pthread_mutex_unlock(&h->mu));
     for (size_t k = 0; k < count; k++) {
         PCQ_CHECK(pthread_mutex_lock(&h->mu));
         h_tick(h, in[k]);
         uint64_t nth = ++h->consumed;
+        if (h->lockstep)
+            PCQ_CHECK(pthread_cond_broadcast(&h->cv));
         PCQ_CHECK(pthread_mutex_unlock(&h->mu));
         if (h->gate_consumers)
             h_gate_wait(h);
@@ -290,6 +308,13 @@ struct setup {
     size_t pbatch, cbatch, capacity;
 };
 
+/* A setup with lingering consumers. */
+struct lsetup {
+    struct setup s;
+    size_t cmin;        /* consume_min */
+    uint64_t linger_ns; /* consume_linger_ns */
+};
+
 static pcq_driver_t h_driver(struct harness *h, const struct setup *s, pcq_thread_stats_t *ps,
                              pcq_thread_stats_t *cs)
 {
@@ -368,17 +393,43 @@ static void h_check(struct harness *h, const pcq_run_result_t *r, const pcq_thre
 /* Runs that end normally                                             */
 /* ------------------------------------------------------------------ */
 
-static void normal_run(const struct setup *s, uint64_t per)
+/*
+ * Helgrind 3.19 reports false errors inside glibc when a timed wait times
+ * out while another thread signals (see check_stress.c): under Helgrind a
+ * linger never expires (the runs still carry a deadline), and the expiry
+ * path is left to the native, sanitizer and DRD runs.
+ */
+static bool under_helgrind(void)
 {
+    const char *tool = valgrind_tool();
+    return tool != NULL && strcmp(tool, "helgrind") == 0;
+}
+
+static uint64_t tool_linger(uint64_t ns)
+{
+    return ns != 0 && under_helgrind() ? UINT64_C(3600000000000) : ns;
+}
+
+#define HELGRIND_TIMED_WHY "Helgrind misreports glibc's timed wait racing a signal"
+
+static void linger_run(const struct lsetup *ls, uint64_t per)
+{
+    const struct setup *s = &ls->s;
     struct harness h;
     h_init(&h, s->P, s->C, s->capacity, per);
+    /* the driver's min: 0 means 1, capped to the consume batch */
+    size_t cbatch = s->cbatch == 0 ? 1 : s->cbatch;
+    size_t min = ls->cmin == 0 ? 1 : ls->cmin < cbatch ? ls->cmin : cbatch;
+    h.short_below = min;
     pcq_thread_stats_t *ps = calloc(s->P, sizeof *ps), *cs = calloc(s->C, sizeof *cs);
     ck_assert(ps != NULL && cs != NULL);
     pcq_driver_t d = h_driver(&h, s, ps, cs);
+    d.consume_min = ls->cmin;
+    d.consume_linger_ns = tool_linger(ls->linger_ns);
     pcq_run_result_t r;
     int rc = pcq_run(&d, &r);
-    ck_assert_msg(rc == 0, "P=%u C=%u batches %zu/%zu: %s", s->P, s->C, s->pbatch, s->cbatch,
-                  strerror(rc));
+    ck_assert_msg(rc == 0, "P=%u C=%u batches %zu/%zu min %zu linger %" PRIu64 ": %s", s->P, s->C,
+                  s->pbatch, s->cbatch, ls->cmin, ls->linger_ns, strerror(rc));
     ck_assert_int_eq(r.error, 0);
     ck_assert_int_eq(r.error_thread, 0);
     h_check(&h, &r, ps, cs, true);
@@ -398,9 +449,23 @@ static void normal_run(const struct setup *s, uint64_t per)
         ck_assert_int_eq(cs[c].error, 0);
         ck_assert_uint_le(cs[c].consumed, cs[c].calls * s->cbatch);
     }
+    ck_assert_uint_le(h.largest_call, cbatch);
+    if (ls->linger_ns == 0) {
+        /* Without a linger a consumer waits for min elements until the
+         * close: only its last call may have fewer. */
+        ck_assert_msg(h.short_calls <= s->C, "min %zu: %" PRIu64 " calls below it, %u consumers",
+                      min, h.short_calls, s->C);
+        ck_assert_uint_le(h.consume_calls, r.consumed / min + s->C);
+    }
     free(ps);
     free(cs);
     h_destroy(&h);
+}
+
+static void normal_run(const struct setup *s, uint64_t per)
+{
+    struct lsetup ls = {*s, 0, 0};
+    linger_run(&ls, per);
 }
 
 START_TEST(test_runs)
@@ -515,6 +580,123 @@ START_TEST(test_waits_forced)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Lingering consumers                                                */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_min_runs)
+{
+    /* {{P, C, produce batch, consume batch, capacity}, consume_min, linger} */
+    static const struct lsetup setups[] = {
+        {{1, 1, 1, 8, 16}, 8, 0},  {{1, 1, 3, 8, 4}, 8, 0}, {{2, 3, 3, 8, 16}, 8, 0},
+        {{4, 2, 5, 16, 4}, 16, 0}, /* min above the capacity */
+        {{3, 3, 2, 8, 8}, 100, 0}, /* min above the batch: capped to 8 */
+        {{4, 4, 1, 6, 64}, 5, 0},  {{2, 2, 7, 4, 3}, 0, 0}, /* min 0 means 1 */
+    };
+    uint64_t per = (uint64_t)scaled(4000, 64) / 8 * 8;
+    for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++)
+        linger_run(&setups[i], per);
+}
+END_TEST
+
+/* One producer, one consumer, min = max = 8, no linger: every consume call
+ * but none has exactly 8 elements (per is a multiple of 8). */
+START_TEST(test_min_exact)
+{
+    uint64_t per = (uint64_t)scaled(4000, 64) / 8 * 8;
+    struct harness h;
+    h_init(&h, 1, 1, 16, per);
+    h.short_below = 8;
+    struct setup s = {1, 1, 1, 8, 16};
+    pcq_thread_stats_t ps, cs;
+    pcq_driver_t d = h_driver(&h, &s, &ps, &cs);
+    d.consume_min = 8;
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), 0);
+    h_check(&h, &r, &ps, &cs, true);
+    ck_assert_uint_eq(r.consumed, per);
+    ck_assert_uint_eq(cs.calls, per / 8);
+    ck_assert_uint_eq(h.short_calls, 0);
+    ck_assert_uint_eq(h.largest_call, 8);
+    h_destroy(&h);
+}
+END_TEST
+
+START_TEST(test_linger_runs)
+{
+    /* Lingers of 20 to 200 µs: partial batches at the deadline, racing
+     * producers, several consumers; the accounting must stay exact. */
+    static const struct lsetup setups[] = {
+        {{1, 1, 1, 8, 16}, 8, 100000},  {{4, 4, 2, 8, 8}, 4, 50000},
+        {{2, 3, 1, 16, 4}, 16, 200000}, /* min above the capacity */
+        {{3, 2, 4, 8, 16}, 0, 20000},   /* a linger alone (min 1) */
+        {{2, 2, 3, 1, 4}, 0, 20000},    /* ... with a batch of 1 */
+        {{1, 3, 8, 32, 64}, 32, 100000},
+    };
+    uint64_t per = (uint64_t)scaled(2000, 40);
+    for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++)
+        linger_run(&setups[i], per);
+}
+END_TEST
+
+/* Lockstep: producer 0 hands over its next element only once every element
+ * it handed over before has been consumed. */
+static int await_consumed_all(struct harness *h, unsigned index)
+{
+    PCQ_CHECK(pthread_mutex_lock(&h->mu));
+    while (h->consumed < h->next[index])
+        PCQ_CHECK(pthread_cond_wait(&h->cv, &h->mu));
+    PCQ_CHECK(pthread_mutex_unlock(&h->mu));
+    return 0;
+}
+
+/* A lockstep run over a driver struct of `size` bytes: each element must
+ * be consumed on its own, in one call per element. */
+static void lockstep_run(size_t size, size_t cmin, uint64_t linger_ns)
+{
+    const uint64_t per = 20;
+    struct harness h;
+    h_init(&h, 1, 1, 16, per);
+    h.lockstep = true;
+    h.produce_hook = await_consumed_all;
+    struct setup s = {1, 1, 1, 8, 16};
+    pcq_thread_stats_t ps, cs;
+    pcq_driver_t d = h_driver(&h, &s, &ps, &cs);
+    d.consume_min = cmin;
+    d.consume_linger_ns = linger_ns;
+    d.size = size;
+    pcq_run_result_t r;
+    ck_assert_int_eq(pcq_run(&d, &r), 0);
+    h_check(&h, &r, &ps, &cs, true);
+    ck_assert_uint_eq(r.consumed, per);
+    ck_assert_uint_eq(cs.calls, per);
+    ck_assert_uint_eq(h.largest_call, 1);
+    ck_assert_uint_ge(cs.waits, 1);
+    h_destroy(&h);
+}
+
+/* min 8 and never more than one element there: only the linger (1 ms)
+ * lets each element through; without it this run would wait forever. */
+START_TEST(test_linger_delivers_partial)
+{
+    if (under_helgrind()) {
+        skipped(__func__, HELGRIND_TIMED_WHY);
+        return;
+    }
+    lockstep_run(sizeof(pcq_driver_t), 8, 1000000);
+}
+END_TEST
+
+/* The first ABI version ends before consume_min: a caller of that version
+ * has whatever its memory holds there, which must not be read (a min of 8
+ * without a linger, read, would make this lockstep run wait forever). */
+START_TEST(test_old_size_ignores_new_fields)
+{
+    const size_t v1 = offsetof(pcq_driver_t, consumer_stats) + sizeof(pcq_thread_stats_t *);
+    lockstep_run(v1, 8, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Errors                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -563,6 +745,15 @@ START_TEST(test_arguments)
     ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
     d.produce = produce_never;
     d.size = sizeof d - 1;
+    ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
+    /* Between the first version's end and the second's: inside a field. */
+    const size_t v1 = offsetof(pcq_driver_t, consumer_stats) + sizeof(pcq_thread_stats_t *);
+    const size_t v2 = offsetof(pcq_driver_t, consume_linger_ns) + sizeof(uint64_t);
+    for (size_t size = v1 + 1; size < v2; size++) {
+        d.size = size;
+        ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
+    }
+    d.size = v1 - 1;
     ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
     d.size = 0;
     ck_assert_int_eq(pcq_run(&d, &r), EINVAL);
@@ -756,6 +947,44 @@ START_TEST(test_external_close)
 }
 END_TEST
 
+/* Someone else aborts the queue mid-run: ECANCELED, the leftovers are
+ * drained (pcq_drain) into dispose, nothing is lost uncounted. */
+static int abort_after_20(struct harness *h, unsigned index, uint64_t nth)
+{
+    (void)index;
+    if (nth == 20)
+        pcq_abort(h->q);
+    return 0;
+}
+
+START_TEST(test_external_abort)
+{
+    static const struct lsetup setups[] = {
+        {{2, 2, 2, 1, 4}, 0, 0}, {{3, 2, 1, 4, 8}, 4, 0}, {{2, 3, 3, 8, 16}, 8, 100000},
+    };
+    for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++) {
+        const struct setup *s = &setups[i].s;
+        struct harness h;
+        h_init(&h, s->P, s->C, s->capacity, ENDLESS);
+        h.consume_hook = abort_after_20;
+        pcq_thread_stats_t ps[3], cs[3];
+        pcq_driver_t d = h_driver(&h, s, ps, cs);
+        d.consume_min = setups[i].cmin;
+        d.consume_linger_ns = tool_linger(setups[i].linger_ns);
+        pcq_run_result_t r;
+        ck_assert_int_eq(pcq_run(&d, &r), ECANCELED);
+        ck_assert_int_eq(r.error, ECANCELED);
+        ck_assert_int_eq(r.error_thread, 1);
+        h_check(&h, &r, ps, cs, true);
+        ck_assert_uint_eq(h.stop_calls, 1);
+        ck_assert_uint_eq(pcq_size(h.q), 0); /* drained into dispose */
+        for (unsigned c = 0; c < s->C; c++)
+            ck_assert_int_eq(cs[c].error, ECANCELED);
+        h_destroy(&h);
+    }
+}
+END_TEST
+
 START_TEST(test_produce_too_many)
 {
     struct harness h;
@@ -811,6 +1040,15 @@ Suite *suite_driver(void)
     tcase_set_timeout(run, 60);
     suite_add_tcase(s, run);
 
+    TCase *linger = tcase_create("driver lingering consumers");
+    tcase_add_test(linger, test_min_runs);
+    tcase_add_test(linger, test_min_exact);
+    tcase_add_test(linger, test_linger_runs);
+    tcase_add_test(linger, test_linger_delivers_partial);
+    tcase_add_test(linger, test_old_size_ignores_new_fields);
+    tcase_set_timeout(linger, 60);
+    suite_add_tcase(s, linger);
+
     TCase *err = tcase_create("driver errors");
     tcase_add_test(err, test_arguments);
     tcase_add_test(err, test_produce_error_blocked_producers);
@@ -818,6 +1056,7 @@ Suite *suite_driver(void)
     tcase_add_test(err, test_consume_error);
     tcase_add_test(err, test_error_without_dispose);
     tcase_add_test(err, test_external_close);
+    tcase_add_test(err, test_external_abort);
     tcase_add_test(err, test_produce_too_many);
     tcase_add_test(err, test_create_failure);
     tcase_set_timeout(err, 60);

@@ -20,13 +20,17 @@
 #pragma weak suite_stress
 #pragma weak suite_driver
 #pragma weak suite_fib
+#pragma weak suite_batchwait
+#pragma weak suite_abort
+#pragma weak suite_resize
+#pragma weak suite_pollfd
 
 int main(void)
 {
     Suite *(*const suites[])(void) = {
         suite_create_args, suite_basic, suite_timed, suite_deadline, suite_batch,
         suite_close,       suite_cancel, suite_stress, suite_driver,
-        suite_fib,
+        suite_fib,         suite_batchwait, suite_abort, suite_resize, suite_pollfd,
     };
     SRunner *sr = NULL;
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {

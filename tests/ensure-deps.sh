@@ -16,6 +16,14 @@ need g++        command -v g++
 need cmake      command -v cmake
 need mandoc     command -v mandoc
 need libclang-rt-14-dev sh -c 'echo "int main(void){return 0;}" | ${CC:-cc} -fsanitize=thread -x c - -o /dev/null'
+# Optional: examples/libuv_consumer is skipped without it. Installed when
+# we can (as root, with apt-get); never a reason to stop.
+if ! pkg-config --exists libuv 2>/dev/null && [ "$(id -u)" = 0 ] &&
+    command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: installing libuv1-dev (optional: the libuv example)"
+    { apt-get install -y libuv1-dev || { apt-get update && apt-get install -y libuv1-dev; }; } \
+        >/dev/null 2>&1 || echo "ensure-deps: could not install libuv1-dev; its example will be skipped"
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "ensure-deps: installing:$missing"

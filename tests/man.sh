@@ -24,7 +24,11 @@ failed=0
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 
 # --- 1. mandoc -Tlint ------------------------------------------------------
-mandoc -Tlint "$dir"/*.[0-9] >"$TMP/lint" 2>&1
+# stdout and stderr apart: mandoc writes its database notes to stderr
+# unbuffered and the lint messages to stdout buffered, so one file for both
+# gets a message cut in two wherever a buffer's worth of stdout ends.
+mandoc -Tlint "$dir"/*.[0-9] >"$TMP/lint.out" 2>"$TMP/lint.err"
+cat "$TMP/lint.out" "$TMP/lint.err" >"$TMP/lint"
 : >"$TMP/lint.bad"
 while IFS= read -r line; do
     case $line in

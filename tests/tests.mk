@@ -5,7 +5,8 @@
 #                    tools, install/link test, benchmark harness test,
 #                    manual pages, C++ wrapper, install with a non-default
 #                    PREFIX, an embedder's program under Helgrind and DRD,
-#                    the CMake build and its three ways in
+#                    the CMake build and its three ways in, the example
+#                    programs (examples/examples.mk)
 #
 # Unit tests (Check) are built once per variant:
 #   dbg   assertions on       (also the binary the Valgrind tools run)
@@ -16,12 +17,13 @@
 # The test binary links the library's objects directly so that
 # -Wl,--wrap=aligned_alloc can make the allocator fail, and the Fibonacci
 # pipeline's (tools/pcq-fib/) for its suite; -Wl,--wrap=pthread_create lets
-# the driver suite make thread creation fail.
+# the driver suite make thread creation fail; --wrap=read,--wrap=write let
+# the pollfd suite count the library's system calls on its descriptors.
 TEST_SRCS    := $(wildcard tests/check_*.c) tests/test_util.c $(FIB_SRCS)
 TEST_HDRS    := $(wildcard tests/*.h) $(FIB_HDRS)
 TEST_LIBS     = $(GMP_LIBS) $(CHECK_LIBS)
 CHECK_LIBS    = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
-TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=pthread_create
+TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=pthread_create,--wrap=read,--wrap=write
 TEST_CFLAGS  := -O1 -g -fno-omit-frame-pointer
 TEST_CPPFLAGS = -Itests -I$(FIB_DIR) $(GMP_CPPFLAGS)
 
@@ -59,7 +61,7 @@ DRD          := valgrind --tool=drd --check-stack-var=yes $(VG_COMMON)
 test: deps
 	$(MAKE) --no-print-directory test-unit test-spurious test-clang tsan asan \
 	    helgrind drd race-selftest model test-tools test-install test-bench \
-	    test-man test-cpp test-prefix test-embed test-cmake
+	    test-man test-cpp test-prefix test-embed test-cmake test-examples
 	@echo "make test: every target passed"
 
 deps:

@@ -80,8 +80,8 @@ if [ -n "$RUN" ]; then N=30; BIGN=300; else N=93; BIGN=2000; fi
 # --- help and bad options ------------------------------------------------
 fib --help
 expect 0 "--help"
-for opt in --count --below --producers --consumers --capacity --batch --window \
-    --ordered --big --produce-delay --consume-delay --trace --quiet --help; do
+for opt in --count --below --producers --consumers --capacity --batch --batch-min \
+    --linger --window --ordered --big --produce-delay --consume-delay --trace --quiet --help; do
     contains "$TMP/out" "$opt" "--help documents $opt"
 done
 contains "$TMP/out" "Exit status" "--help documents the exit status"
@@ -108,6 +108,12 @@ check_bad "use --big" --below 99999999999999999999
 check_bad "exclude each other" --count 3 --below 10
 check_bad "only makes sense with --ordered" --window 4
 check_bad "unexpected argument" 12
+check_bad "expected a whole number" --batch-min 0
+check_bad "above the batch" --batch-min 8
+check_bad "above the batch" --batch 4 --batch-min 5
+check_bad "needs --linger" --batch 8 --batch-min 4 --ordered
+check_bad "expected a whole number" --linger 1.5
+check_bad "expected a whole number" --linger 60000001
 if [ -z "$RUN" ]; then
     check_bad "expected a whole number" --produce-delay 1s
     check_bad "expected a whole number" --below 1e9
@@ -151,6 +157,36 @@ expect 0 "--ordered with a window of 2"
 grep '^F(' "$TMP/out" >"$TMP/got"
 same "$TMP/want" "$TMP/got" "--ordered --window 2 --batch 4 differs from a single-thread run"
 contains "$TMP/out" "ordered (window 2," "the summary names the window"
+
+# Lingering consumers (--batch-min, --linger): the same terms, in order.
+# A linger is a timed wait: under Helgrind, with pcq's suppression file
+# for glibc's timed-wait false positive, as the README tells users to run.
+RUN0=$RUN
+case $RUN in
+*helgrind*) RUN="$RUN --suppressions=$(dirname "$0")/../share/helgrind-glibc.supp" ;;
+esac
+fib --count "$N" --batch 16 --batch-min 8 --linger 100 --ordered
+expect 0 "--batch 16 --batch-min 8 --linger 100 --ordered"
+grep '^F(' "$TMP/out" >"$TMP/got"
+same "$TMP/want" "$TMP/got" "--batch-min 8 --linger 100 --ordered differs from a single-thread run"
+contains "$TMP/out" "batch 16, batch-min 8, linger 100 us" "the summary names batch-min and linger"
+fib --count "$N" --producers 3 --consumers 2 --capacity 4 --batch 8 --batch-min 8 --linger 200 --ordered
+expect 0 "--batch-min 8 --linger 200 --ordered, 3 producers, 2 consumers, capacity 4"
+grep '^F(' "$TMP/out" >"$TMP/got"
+same "$TMP/want" "$TMP/got" "--batch-min with 3 producers, 2 consumers differs from a single-thread run"
+# Without a linger (unordered): every term exactly once.
+fib --count "$N" --producers 2 --consumers 3 --capacity 5 --batch 8 --batch-min 6
+expect 0 "--batch-min 6 without --linger"
+grep '^F(' "$TMP/out" | sort >"$TMP/got"
+sort "$TMP/want" >"$TMP/want.sorted"
+same "$TMP/want.sorted" "$TMP/got" "--batch-min 6: not every term exactly once"
+# The trace counts a consumer's wait when it finds fewer than --batch-min.
+fib --count 40 --batch 8 --batch-min 4 --linger 500 --consumers 2 --trace --quiet
+expect 0 "--batch-min 4 --trace"
+cw=$(grep -c 'C[01]: waiting for 4 terms at once' "$TMP/err")
+sw=$(sed -n 's/.*waits: producers [0-9]*, consumers \([0-9]*\).*/\1/p' "$TMP/out")
+[ "$cw" = "$sw" ] && ok || bad "--batch-min --trace: $cw consumer waits traced, the summary says $sw"
+RUN=$RUN0
 
 # Unordered with several consumers: every term exactly once.
 fib --count "$N" --producers 3 --consumers 4 --batch 3 --capacity 5

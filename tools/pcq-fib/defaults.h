@@ -21,6 +21,7 @@
 #define FIB_DEFAULT_CONSUMERS 1u
 #define FIB_DEFAULT_CAPACITY 16u /* terms */
 #define FIB_DEFAULT_BATCH 1u     /* terms per push and per pop */
+#define FIB_DEFAULT_BATCH_MIN 1u /* terms a consumer waits for at once */
 
 /* Generator threads, and consumer threads, that one run may have. */
 #define FIB_MAX_THREADS 1024u
@@ -32,5 +33,6 @@
 #define FIB_MAX_BATCH (1u << 16)            /* --batch, in terms */
 #define FIB_MAX_WINDOW (1u << 24)           /* --window, in terms */
 #define FIB_MAX_DELAY_MS 60000u             /* --produce-delay, --consume-delay */
+#define FIB_MAX_LINGER_US 60000000u         /* --linger: a minute */
 
 #endif /* PCQ_FIB_DEFAULTS_H */

@@ -55,6 +55,12 @@ static void usage(FILE *f)
         "      --consumers C     consumer threads (default %u, at most %u)\n"
         "      --capacity K      queue capacity in terms (default %u)\n"
         "      --batch B         terms per push and per pop (default %u)\n"
+        "      --batch-min N     a consumer waits until N terms are there at\n"
+        "                        once (at most B; default %u) before it takes\n"
+        "                        them: fewer wake-ups, more latency\n"
+        "      --linger US       ... or at most US microseconds, then takes what\n"
+        "                        is there (default 0: no limit; needed with\n"
+        "                        --ordered and --batch-min above 1)\n"
         "      --ordered         print in index order however many threads run:\n"
         "                        consumers restore the order in a bounded reorder\n"
         "                        window, and generators never run further ahead\n"
@@ -83,7 +89,7 @@ static void usage(FILE *f)
         "2 for a bad option.\n",
         prog, FIB_DEFAULT_COUNT, FIB_MAX_U64_INDEX, FIB_MAX_U64, FIB_DEFAULT_PRODUCERS,
         FIB_MAX_THREADS, FIB_DEFAULT_CONSUMERS, FIB_MAX_THREADS, FIB_DEFAULT_CAPACITY,
-        FIB_DEFAULT_BATCH);
+        FIB_DEFAULT_BATCH, FIB_DEFAULT_BATCH_MIN);
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -132,6 +138,8 @@ enum {
     OPT_CONSUMERS,
     OPT_CAPACITY,
     OPT_BATCH,
+    OPT_BATCH_MIN,
+    OPT_LINGER,
     OPT_WINDOW,
     OPT_ORDERED,
     OPT_BIG,
@@ -150,6 +158,8 @@ static void parse(int argc, char **argv, struct options *o)
         {"consumers", required_argument, NULL, OPT_CONSUMERS},
         {"capacity", required_argument, NULL, OPT_CAPACITY},
         {"batch", required_argument, NULL, OPT_BATCH},
+        {"batch-min", required_argument, NULL, OPT_BATCH_MIN},
+        {"linger", required_argument, NULL, OPT_LINGER},
         {"window", required_argument, NULL, OPT_WINDOW},
         {"ordered", no_argument, NULL, OPT_ORDERED},
         {"big", no_argument, NULL, OPT_BIG},
@@ -179,6 +189,10 @@ static void parse(int argc, char **argv, struct options *o)
             break;
         case OPT_CAPACITY: cfg->capacity = number("--capacity", optarg, 1, FIB_MAX_CAPACITY); break;
         case OPT_BATCH: cfg->batch = number("--batch", optarg, 1, FIB_MAX_BATCH); break;
+        case OPT_BATCH_MIN:
+            cfg->batch_min = number("--batch-min", optarg, 1, FIB_MAX_BATCH);
+            break;
+        case OPT_LINGER: cfg->linger_us = number("--linger", optarg, 0, FIB_MAX_LINGER_US); break;
         case OPT_WINDOW: cfg->window = number("--window", optarg, 1, FIB_MAX_WINDOW); break;
         case OPT_ORDERED: cfg->ordered = true; break;
         case OPT_BIG: cfg->big = true; break;
@@ -208,6 +222,14 @@ static void parse(int argc, char **argv, struct options *o)
         bad_usage("--count and --below exclude each other");
     if (cfg->window != 0 && !cfg->ordered)
         bad_usage("--window only makes sense with --ordered");
+    size_t batch = cfg->batch != 0 ? cfg->batch : FIB_DEFAULT_BATCH;
+    if (cfg->batch_min > batch)
+        bad_usage("--batch-min %zu is above the batch (%zu): a consumer takes at most "
+                  "--batch terms at once",
+                  cfg->batch_min, batch);
+    if (cfg->batch_min > 1 && cfg->ordered && cfg->linger_us == 0)
+        bad_usage("--batch-min with --ordered needs --linger: a consumer waiting for its "
+                  "batch may hold the term due out while the window holds back the rest");
     if (cfg->big && !fib_have_big())
         bad_usage("--big needs GMP, and this pcq-fib was built without it "
                   "(install libgmp-dev and rebuild)");
@@ -335,6 +357,10 @@ static void summary(const fib_config_t *c, const fib_result_t *r)
            c->big ? "exact sum" : "sum mod 2^64", r->seconds, rate, r->run.push_waits,
            r->run.pop_waits, c->producers, c->producers == 1 ? "" : "s", c->consumers,
            c->consumers == 1 ? "" : "s", c->capacity, c->batch);
+    if (c->batch_min > 1)
+        printf(", batch-min %zu", c->batch_min);
+    if (c->linger_us > 0)
+        printf(", linger %" PRIu64 " us", c->linger_us);
     if (c->ordered)
         printf(", ordered (window %zu, peak %zu)", r->window, r->ahead_peak);
     printf("%s\n", c->big ? ", big" : "");

@@ -37,6 +37,13 @@
  * not wait for the window (the term due out may be among them), so it
  * returns its partial batch instead, and waits only with an empty batch.
  *
+ * Lingering consumers (batch_min, linger_us: the driver's consume_min and
+ * consume_linger_ns) break the promise that consumers drain the queue
+ * without blocking: a consumer waiting for its batch holds the terms it
+ * has, perhaps the one due out, while the window may hold back the
+ * generators that would complete the batch. A linger bounds that wait, so
+ * ordered runs with a batch_min need one (fib_config_check).
+ *
  * Shutdown. On an error the driver closes the queue and calls on_stop,
  * which sets `aborted` and wakes the generators waiting for the window.
  */
@@ -322,6 +329,8 @@ static void on_wait(void *arg, pcq_role_t role, unsigned index)
     mu_lock(p);
     if (role == PCQ_PRODUCER)
         trace(p, "P%u: waiting for room", index);
+    else if (p->cfg.batch_min > 1)
+        trace(p, "C%u: waiting for %zu terms at once", index, p->cfg.batch_min);
     else
         trace(p, "C%u: waiting for a term", index);
     mu_unlock(p);
@@ -354,7 +363,15 @@ int fib_config_check(fib_config_t *c)
         c->capacity = FIB_DEFAULT_CAPACITY;
     if (c->batch == 0)
         c->batch = FIB_DEFAULT_BATCH;
+    if (c->batch_min == 0)
+        c->batch_min = FIB_DEFAULT_BATCH_MIN;
     if (c->producers > FIB_MAX_THREADS || c->consumers > FIB_MAX_THREADS)
+        return EINVAL;
+    if (c->batch_min > c->batch)
+        return EINVAL;
+    if (c->ordered && c->batch_min > 1 && c->linger_us == 0)
+        return EINVAL; /* it could wait forever: see pipeline.h */
+    if (c->linger_us > UINT64_MAX / 1000)
         return EINVAL;
     if (c->big && !fib_have_big())
         return ENOTSUP;
@@ -465,6 +482,8 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
         d.consumers = p.cfg.consumers;
         d.produce_batch = p.cfg.batch;
         d.consume_batch = p.cfg.batch;
+        d.consume_min = p.cfg.batch_min;
+        d.consume_linger_ns = p.cfg.linger_us * 1000u;
         d.produce = produce;
         d.consume = consume;
         d.dispose = dispose;

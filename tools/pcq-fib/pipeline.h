@@ -38,6 +38,15 @@ typedef struct fib_config {
     bool big;            /* GMP numbers instead of 64-bit ones */
     unsigned produce_delay_ms; /* simulated work per term produced */
     unsigned consume_delay_ms; /* simulated work per term consumed */
+    size_t batch_min;    /* a consumer waits until this many terms are there
+                            at once (at most batch; the driver's
+                            consume_min) ... */
+    uint64_t linger_us;  /* ... or this long, then takes what is there (the
+                            driver's consume_linger_ns / 1000); 0: no limit.
+                            Ordered runs with batch_min > 1 need a linger:
+                            a consumer waiting for its batch may hold the
+                            term due out while the window holds back the
+                            generators that would complete the batch */
     /* Called once per term, never two calls at once, in index order when
      * `ordered`; `consumer` is the thread delivering it. The term is lent
      * for the call. Return 0, or a positive errno to stop the run. */
@@ -71,7 +80,8 @@ typedef struct fib_result {
  * The callbacks are not looked at. Calling it twice changes nothing.
  *  0          *c is complete
  *  EINVAL     c is NULL, more than FIB_MAX_THREADS producers or consumers,
- *             or the default window does not fit a size_t
+ *             the default window does not fit a size_t, batch_min is above
+ *             batch, or an ordered run has batch_min > 1 and no linger
  *  EOVERFLOW  64-bit mode and count > FIB_MAX_U64_COUNT (the terms from
  *             F(FIB_MAX_U64_COUNT) on do not fit 64 bits)
  *  ENOTSUP    big mode in a build without GMP
