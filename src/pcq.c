@@ -105,8 +105,10 @@ void (*pcq__test_hook)(const pcq_t *q, int side, int point);
 /* The hot path of a single-element call, specialised per direction. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
 #else
 #define ALWAYS_INLINE inline
+#define NOINLINE
 #endif
 
 /* A new queue spins this long before its first sleep (see spin()). */
@@ -203,6 +205,10 @@ struct core {
     _Atomic size_t cap;           /* atomic: capacity; both locks to write */
     _Atomic uint64_t recoveries;  /* atomic: locks found held by a dead process */
     _Atomic uint32_t broken;      /* atomic: found corrupt (shared); set under a lock */
+    _Atomic uint32_t extras;      /* atomic: batch waiters (as the pop side's batch_waiters
+                                     counts them, raised first and lowered last) plus
+                                     descriptors created; changed under a side's mu. While
+                                     0, a move skips the batch and descriptor checks. */
     alignas(CACHE_LINE) struct side side[2];
     /* Batch waiters (pcq_pop_batch with a min above 1) sleep here, on the
      * pop side's mu, apart from plain pops: they wait for different
@@ -619,6 +625,7 @@ static void atomics_for_tools(pcq_t *q, bool on)
             pcq__atomic_for_tools(&s->w.seq, sizeof s->w.seq, on);
     }
     pcq__atomic_for_tools(&c->cap, sizeof c->cap, on);
+    pcq__atomic_for_tools(&c->extras, sizeof c->extras, on);
     pcq__atomic_for_tools(&q->ring, sizeof q->ring, on);
     if (q->shared) {
         pcq__atomic_for_tools(&c->magic, sizeof c->magic, on);
@@ -681,6 +688,7 @@ static int core_init(pcq_t *q, size_t capacity)
     atomic_init(&c->cap, capacity);
     atomic_init(&c->recoveries, 0);
     atomic_init(&c->broken, 0);
+    atomic_init(&c->extras, 0);
 
     pthread_mutexattr_t ma;
     pthread_condattr_t ca;
@@ -1151,15 +1159,16 @@ static void fd_sync_locked(pcq_t *q, enum dir d)
 
 /* A call of side d completed (mu held): if its side can still proceed and
  * more of its side sleep, pass the baton to one of them (and, on the pop
- * side, to the batch waiters whose count is there). */
-static inline void pass_baton(pcq_t *q, enum dir d)
+ * side, to the batch waiters whose count is there). `extras`: the queue's
+ * extras were not 0 at the move (see after_move); batch waiters register
+ * under the pop side's mu, which is held, so none came since. */
+static ALWAYS_INLINE void pass_baton(pcq_t *q, enum dir d, bool extras)
 {
     struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
-    /* The usual pop has no batch waiter beside it: one load, no call. */
-    if (d == POP && atomic_load_explicit(&s->batch_waiters, memory_order_relaxed) > 0)
+    if (d == POP && extras)
         wake_batch_locked(q, false);
 }
 
@@ -1179,6 +1188,7 @@ static void wait_cancelled(void *arg)
         return; /* a shared queue found corrupt: nothing left to do */
     if (c->batch) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&c->q->c->extras, 1, memory_order_relaxed);
     } else {
         back_from_wait(c->q, c->d);
         if (can_go(c->q, c->d))
@@ -1260,19 +1270,25 @@ static enum woke batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec
     if (spurious_now())
         return spurious_wait(q, s);
 #endif
+    /* extras first: a mover that reads it as 0 after its publish skips
+     * batch_wake_due, and then this waiter's look below sees that publish. */
+    atomic_fetch_add_explicit(&q->c->extras, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&s->batch_waiters, 1, memory_order_seq_cst);
     if (need < atomic_load_explicit(&s->batch_need, memory_order_relaxed))
         atomic_store_explicit(&s->batch_need, need, memory_order_seq_cst);
     if (s->closed || look(q, POP) >= need || is_broken(q)) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&q->c->extras, 1, memory_order_relaxed);
         return WOKE;
     }
     enum woke how;
     pthread_cleanup_push(wait_cancelled, &ctx);
     how = wo_wait(q, &q->c->batch, s, deadline, &ctx);
     pthread_cleanup_pop(0);
-    if (how != LOST)
+    if (how != LOST) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&q->c->extras, 1, memory_order_relaxed);
+    }
     return how;
 }
 
@@ -1489,7 +1505,20 @@ enum mode { TRY, TIMED, BLOCK };
 /* What the other side needs after a move, done once the mover has let go
  * of its own lock (the lock order: a side never takes the other's lock
  * while it holds its own). */
-enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4 };
+enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4, EXTRAS = 8 /* a note, no work */ };
+
+/* What a move owes batch waiters and descriptors; kept out of line, off
+ * the path of a queue that has neither. */
+static NOINLINE unsigned after_move_extras(pcq_t *q, enum dir d)
+{
+    unsigned todo = 0;
+    if (d == PUSH && batch_wake_due(q))
+        todo |= WAKE_BATCH;
+    if (fd_raise_due(q, d))
+        todo |= RAISE_OTHER;
+    fd_settle(q, d);
+    return todo;
+}
 
 /*
  * After side d moved elements (its mu held): lower its own descriptor if
@@ -1499,17 +1528,12 @@ enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4 };
  */
 static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
 {
-    unsigned todo = 0;
-    if (needs_wake(q, opposite(d)))
-        todo |= WAKE_OTHER;
-    if (d == PUSH && batch_wake_due(q))
-        todo |= WAKE_BATCH;
-    if (fd_raise_due(q, d))
-        todo |= RAISE_OTHER;
-    /* Checked here, not in the call: a queue without descriptors (the
-     * usual one) then pays one load, not a call. */
-    if (atomic_load_explicit(&q->c->side[d].fd_on, memory_order_relaxed))
-        fd_settle(q, d);
+    unsigned todo = needs_wake(q, opposite(d)) ? WAKE_OTHER : 0;
+    /* The usual queue has neither batch waiters nor descriptors: one load
+     * instead of their checks. Sequentially consistent, after the publish,
+     * as batch_wake_due's loads (see batch_sleep_once). */
+    if (atomic_load_explicit(&q->c->extras, memory_order_seq_cst) != 0)
+        todo |= EXTRAS | after_move_extras(q, d);
     return todo;
 }
 
@@ -1567,10 +1591,11 @@ static int move_now(pcq_t *q, struct xfer *x)
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
     move(q, x->d, x->buf + x->done * q->esz, k);
     x->done += k;
-    x->todo |= after_move(q, x->d);
+    const unsigned todo = after_move(q, x->d);
+    x->todo |= todo & ~(unsigned)EXTRAS;
     bool complete = x->d == POP || x->done == x->n;
     if (complete)
-        pass_baton(q, x->d);
+        pass_baton(q, x->d, todo & EXTRAS);
     return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
 }
 
@@ -1669,10 +1694,10 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
     if ((d == PUSH ? !s->closed : !s->aborted) && available(q, d) > 0) {
         move(q, d, buf, 1);
         const unsigned todo = after_move(q, d);
-        pass_baton(q, d);
+        pass_baton(q, d, todo & EXTRAS);
         assert(side_valid(q, d));
         unlock(s);
-        if (todo != 0)
+        if (todo & ~(unsigned)EXTRAS)
             do_after(q, d, todo);
         return 0;
     }
@@ -1959,6 +1984,7 @@ int pcq_pollfd(pcq_t *q, enum pcq_side side, int *fd)
         rc = fd_create(&s->fd_r, &s->fd_w);
         if (rc == 0) {
             atomic_store_explicit(&s->fd_on, true, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&q->c->extras, 1, memory_order_seq_cst);
             fd_sync_locked(q, d);
         }
     }

@@ -2,7 +2,7 @@
  * check_abort.c — pcq_abort (immediate shutdown), pcq_drain (the owner
  * takes the leftovers) and pcq_peek (a look at the head).
  *
- * Clauses (include/pcq.h, issue 12) and the tests that prove them:
+ * Clauses (include/pcq.h) and the tests that prove them:
  *  pcq_abort
  *  - every blocked call of every kind (push, pop, timed, batch, pop_batch,
  *    untimed and timed) returns ECANCELED at once; batch counts 0, or what

@@ -3,7 +3,7 @@
  * `min` elements at once, or a deadline, or close, then takes up to `max`
  * in one piece of the queue.
  *
- * Clauses (include/pcq.h, issue 12) and the tests that prove them:
+ * Clauses (include/pcq.h) and the tests that prove them:
  *  - EINVAL for NULL q/out/popped, min 0, max < min, a bad tv_nsec, with
  *    *popped set to 0 and nothing moved                  batchwait_einval
  *  - min there at once: 0 with min <= *popped <= max, FIFO, one piece,

@@ -2,7 +2,7 @@
  * check_pollfd.c — pcq_pollfd: a descriptor per side for poll, epoll and
  * select, with level semantics.
  *
- * Clauses (include/pcq.h, issue 12) and the tests that prove them:
+ * Clauses (include/pcq.h) and the tests that prove them:
  *  - EINVAL for NULL q, NULL fd, a side neither PUSH nor POP  pollfd_einval
  *  - the same descriptor on every call for a side, another for the other
  *    side (and for another queue)                          pollfd_same_fd
@@ -31,6 +31,10 @@
  *                                                      pollfd_many_pollers
  *  - pcq_destroy closes the descriptors (F_GETFD: EBADF); a queue that
  *    never asked opens none                           pollfd_destroy_closes
+ *  - a queue that never asked makes no read or write at all; one that did
+ *    makes at most one per empty<->non-empty (full<->not-full) transition,
+ *    never one per element (read and write wrapped: TEST_LDFLAGS)
+ *                                                      pollfd_syscalls
  *
  * Level checks poll with a zero timeout right after the call under test
  * returned: the contract says the descriptor changed before that call
@@ -45,6 +49,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +95,36 @@ static int fd_of(pcq_t *q, enum pcq_side side)
     ck_assert_int_eq(pcq_pollfd(q, side, &fd), 0);
     ck_assert_int_ge(fd, 0);
     return fd;
+}
+
+/* read(2) and write(2) as the library calls them (the test binary links
+ * its objects with --wrap=read,--wrap=write): counted when `watched` is
+ * the descriptor, passed on always. */
+static atomic_int watched = -1;
+static atomic_long fd_calls, all_calls;
+
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __real_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+
+static void count_call(int fd)
+{
+    atomic_fetch_add(&all_calls, 1);
+    if (fd == atomic_load(&watched))
+        atomic_fetch_add(&fd_calls, 1);
+}
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+    count_call(fd);
+    return __real_read(fd, buf, n);
+}
+
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
+{
+    count_call(fd);
+    return __real_write(fd, buf, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -764,6 +799,66 @@ START_TEST(pollfd_destroy_closes)
 }
 END_TEST
 
+/* The cost of a descriptor, in system calls, single-threaded so that
+ * every transition is known: rounds of fill-then-empty on the POP side,
+ * full-then-not-full on the PUSH side. */
+START_TEST(pollfd_syscalls)
+{
+    enum { CAP = 64, ROUNDS = 100 };
+    pcq_t *q;
+    uint64_t v[CAP];
+    size_t n;
+    for (size_t i = 0; i < CAP; i++)
+        v[i] = i;
+
+    /* never asked: no system call on push or pop */
+    ck_assert_int_eq(pcq_create(&q, CAP, sizeof(uint64_t)), 0);
+    atomic_store(&all_calls, 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        for (size_t i = 0; i < CAP; i++)
+            ck_assert_int_eq(pcq_push(q, &v[i]), 0);
+        for (size_t i = 0; i < CAP; i++)
+            ck_assert_int_eq(pcq_pop(q, &v[i]), 0);
+    }
+    ck_assert_int_eq(atomic_load(&all_calls), 0);
+    pcq_destroy(q);
+
+    /* POP side: CAP / 2 single pushes, then CAP / 2 single pops, a round
+     * being one empty->non-empty and one non-empty->empty transition */
+    ck_assert_int_eq(pcq_create(&q, CAP, sizeof(uint64_t)), 0);
+    atomic_store(&watched, fd_of(q, PCQ_SIDE_POP));
+    atomic_store(&fd_calls, 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        for (size_t i = 0; i < CAP / 2; i++)
+            ck_assert_int_eq(pcq_push(q, &v[i]), 0);
+        for (size_t i = 0; i < CAP / 2; i++)
+            ck_assert_int_eq(pcq_pop(q, &v[i]), 0);
+    }
+    long pop_calls = atomic_load(&fd_calls);
+    ck_assert_msg(pop_calls <= 2 * ROUNDS,
+                  "POP descriptor: %ld system calls for %d transitions (%d elements)", pop_calls,
+                  2 * ROUNDS, CAP * ROUNDS);
+    ck_assert_msg(pop_calls >= ROUNDS, "POP descriptor: %ld calls: was it raised at all?",
+                  pop_calls);
+
+    /* PUSH side: fill the ring, then take one and put one back, a round
+     * being one full->not-full and one not-full->full transition; the
+     * batch calls count as one element each way */
+    atomic_store(&watched, fd_of(q, PCQ_SIDE_PUSH));
+    ck_assert_int_eq(pcq_push_many(q, v, CAP, &n), 0);
+    atomic_store(&fd_calls, 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        ck_assert_int_eq(pcq_pop_many(q, v, 1, &n), 0);
+        ck_assert_int_eq(pcq_push_many(q, v, 1, &n), 0);
+    }
+    long push_calls = atomic_load(&fd_calls);
+    ck_assert_msg(push_calls <= 2 * ROUNDS, "PUSH descriptor: %ld system calls for %d transitions",
+                  push_calls, 2 * ROUNDS);
+    atomic_store(&watched, -1);
+    pcq_destroy(q);
+}
+END_TEST
+
 Suite *suite_pollfd(void)
 {
     Suite *s = suite_create("pollfd");
@@ -777,6 +872,7 @@ Suite *suite_pollfd(void)
     tcase_add_test(tc, pollfd_follows_other_calls);
     tcase_add_loop_test(tc, pollfd_close_abort, 0, 2);
     tcase_add_test(tc, pollfd_destroy_closes);
+    tcase_add_test(tc, pollfd_syscalls);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 

@@ -1,7 +1,7 @@
 /*
  * check_resize.c — pcq_set_capacity: growing and shrinking a live queue.
  *
- * Clauses (include/pcq.h, issue 12) and the tests that prove them:
+ * Clauses (include/pcq.h) and the tests that prove them:
  *  - EINVAL for NULL and 0; EOVERFLOW when capacity * elem_size does not
  *    fit a size_t, before any allocation; nothing changes    resize_einval,
  *                                                           resize_eoverflow

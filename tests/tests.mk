@@ -19,12 +19,13 @@
 # -Wl,--wrap=aligned_alloc can make the allocator fail, and the Fibonacci
 # pipeline's (tools/pcq-fib/) for its suite; -Wl,--wrap=pthread_create lets
 # the driver suite make thread creation fail, --wrap=calloc a shared
-# queue's handle.
+# queue's handle; --wrap=read,--wrap=write let the pollfd suite count the
+# library's system calls on its descriptors.
 TEST_SRCS    := $(wildcard tests/check_*.c) tests/test_util.c $(FIB_SRCS)
 TEST_HDRS    := $(wildcard tests/*.h) $(FIB_HDRS)
 TEST_LIBS     = $(GMP_LIBS) $(CHECK_LIBS)
 CHECK_LIBS    = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
-TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=calloc,--wrap=pthread_create
+TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=calloc,--wrap=pthread_create,--wrap=read,--wrap=write
 TEST_CFLAGS  := -O1 -g -fno-omit-frame-pointer
 TEST_CPPFLAGS = -Itests -I$(FIB_DIR) $(GMP_CPPFLAGS) -DPCQ_TEST_HOOKS
 

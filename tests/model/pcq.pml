@@ -3,7 +3,7 @@
  * flow control: batch waiters with a minimum (and a deadline), abort, and
  * a live resize.
  *
- * This model mirrors src/pcq.c at 38892a3
+ * This model mirrors src/pcq.c at bf55f92
  * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
  * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
  * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
@@ -92,7 +92,14 @@
  * sleeps for; UINT64_MAX, the model's NONE, when none is known) if it is
  * below it, then looks; all seq_cst. A push, after its publish and
  * needs_wake(), asks batch_wake_due(): batch_waiters > 0 and its own size
- * (pushed - its copy of popped, never below the true size) >= batch_need;
+ * (pushed - its copy of popped, never below the true size) >= batch_need.
+ * (src/pcq.c first loads the queue's `extras`, seq_cst, and asks only if it
+ * is not 0; a waiter raises `extras` before `batch_waiters` and lowers it
+ * after, so `extras` read as 0 means `batch_waiters` would be read as 0 at
+ * that point of the seq_cst order: the model's load of batch_waiters
+ * stands for both. pass_baton's wake_batch_locked() likewise runs only when
+ * `extras` was not 0 at the move, under the pop side's mutex, where no
+ * batch waiter can come or go.)
  * if so, once it has let go of its lock (do_after()), it takes the pop
  * side's and calls wake_batch_locked(): when the least count is there (a
  * look) or the queue is closed, batch_need = NONE and a broadcast; each
