@@ -412,6 +412,10 @@ static void repair_side(pcq_t *q, struct side *s)
         s->aborted = true;
     if (s->high_water > ring)
         s->high_water = ring;
+    /* A push that died between its commit and raise_high_water() left the
+     * size above the mark, which side_valid() forbids. */
+    if (d == PUSH && mine(s) - s->seen <= ring && mine(s) - s->seen > s->high_water)
+        s->high_water = (size_t)(mine(s) - s->seen);
     s->spin_ns = SPIN_START_NS;
     s->sleeps = s->yield_ban = 0;
     s->slow = s->failed = s->probe = s->yield_shift = 0;

@@ -1466,6 +1466,29 @@ START_TEST(kill_push_committed)
 }
 END_TEST
 
+/* A push killed after its commit, before it raised the high-water mark,
+ * filling the ring: the mark still covers the size (side_valid(), which
+ * the test builds assert, fails on a repair that leaves it below), and a
+ * push on the full ring is refused. */
+START_TEST(kill_push_committed_full)
+{
+    SKIP_UNDER_VALGRIND(VG_ROBUST);
+    struct seg s = seg_new(2, 8, true);
+    push_now(s.q, 10);
+    kill_child(park_child(s.q, 0, PCQ_HOOK_COMMITTED, K_PUSH));
+    uint64_t v = 11;
+    ck_assert_int_eq(pcq_try_push(s.q, &v), EAGAIN);
+    ck_assert_uint_eq(pcq_shared_recoveries(s.q), 1);
+    pcq_stats_t st;
+    pcq_stats(s.q, &st);
+    ck_assert_uint_eq(st.high_water, 2);
+    ck_assert_uint_eq(pop_now(s.q), 10);
+    ck_assert_uint_eq(pop_now(s.q), 42);
+    works_both_ways(s.q);
+    seg_free(&s);
+}
+END_TEST
+
 /* A pop killed after its commit: that element is gone (the dead process
  * took it), never delivered again. */
 START_TEST(kill_pop_committed)
@@ -1780,6 +1803,7 @@ Suite *suite_shared(void)
     tcase_add_test(tc, kill_push_copied);
     tcase_add_test(tc, kill_pop_copied);
     tcase_add_test(tc, kill_push_committed);
+    tcase_add_test(tc, kill_push_committed_full);
     tcase_add_test(tc, kill_pop_committed);
     tcase_add_loop_test(tc, kill_holding_both, 0, K_SET_CAPACITY - K_STATS + 1);
     tcase_add_loop_test(tc, kill_blocked_waiter, 0, 2);
