@@ -19,6 +19,7 @@
 # pipeline's (tools/pcq-fib/) for its suite; -Wl,--wrap=pthread_create lets
 # the driver suite make thread creation fail; --wrap=read,--wrap=write let
 # the pollfd suite count the library's system calls on its descriptors.
+# CMakeLists.txt links its pcq-tests with the same list: keep them alike.
 TEST_SRCS    := $(wildcard tests/check_*.c) tests/test_util.c $(FIB_SRCS)
 TEST_HDRS    := $(wildcard tests/*.h) $(FIB_HDRS)
 TEST_LIBS     = $(GMP_LIBS) $(CHECK_LIBS)
