@@ -21,6 +21,7 @@
 # the driver suite make thread creation fail, --wrap=calloc a shared
 # queue's handle; --wrap=read,--wrap=write let the pollfd suite count the
 # library's system calls on its descriptors.
+# CMakeLists.txt links its pcq-tests with the same list: keep them alike.
 TEST_SRCS    := $(wildcard tests/check_*.c) tests/test_util.c $(FIB_SRCS)
 TEST_HDRS    := $(wildcard tests/*.h) $(FIB_HDRS)
 TEST_LIBS     = $(GMP_LIBS) $(CHECK_LIBS)
