@@ -39,34 +39,6 @@
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
 
-/* A shared queue in memory of its own, exactly pcq_shared_size bytes:
- * from aligned_alloc, or (for children) a shared anonymous mapping. */
-struct seg {
-    void *mem;
-    size_t len;
-    bool mapped;
-    pcq_t *q;
-};
-
-static struct seg seg_new(size_t cap, size_t esz, bool mapped)
-{
-    struct seg s = {NULL, pcq_shared_size(cap, esz), mapped, NULL};
-    ck_assert_uint_gt(s.len, 0);
-    s.mem = mapped ? shared_map(s.len) : aligned_alloc(ALIGN, s.len);
-    ck_assert_ptr_nonnull(s.mem);
-    ck_assert_int_eq(pcq_shared_init(s.mem, s.len, cap, esz, &s.q), 0);
-    return s;
-}
-
-static void seg_free(struct seg *s)
-{
-    pcq_shared_detach(s->q);
-    if (s->mapped)
-        munmap(s->mem, s->len);
-    else
-        free(s->mem);
-}
-
 /* A buffer of exactly len bytes (64-byte aligned) holding the first len
  * bytes of `src` (srclen long; zeros past it): ASan reports any access
  * past len. */
@@ -87,13 +59,6 @@ static int exit_code(pid_t pid)
                   WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     return WEXITSTATUS(st);
 }
-
-/* Fail in a child: leave with `code` unless `ok`. */
-#define CHILD_EXPECT(ok, code)                                               \
-    do {                                                                     \
-        if (!(ok))                                                           \
-            _exit(code);                                                     \
-    } while (0)
 
 static void kill_child(pid_t pid)
 {
@@ -1345,26 +1310,6 @@ END_TEST
 /* Processes killed inside a critical section, and while waiting      */
 /* ------------------------------------------------------------------ */
 
-/* Helgrind and DRD take a robust mutex's EOWNERDEAD for a failed lock,
- * and the unlock after it for the unlock of a lock not held. */
-#define VG_ROBUST "Valgrind does not model a robust mutex's EOWNERDEAD"
-
-static int park_fd = -1, park_side, park_point;
-
-/* The test hook of a child: at its point, tell the parent, and stay
- * there, holding the lock, until killed. */
-static void park_here(const pcq_t *q, int side, int point)
-{
-    (void)q;
-    if (point != park_point || (point != PCQ_HOOK_BOTH && side != park_side))
-        return;
-    const char c = 'p';
-    if (write(park_fd, &c, 1) != 1)
-        _exit(5);
-    for (;;)
-        pause();
-}
-
 enum kill_call { K_PUSH, K_POP, K_STATS, K_CLOSE, K_ABORT, K_SET_CAPACITY };
 
 /* Fork a child that runs `call` on q and parks at (side, point); return
@@ -1376,10 +1321,7 @@ static pid_t park_child(pcq_t *q, int side, int point, enum kill_call call)
     const pid_t pid = fork_child();
     if (pid == 0) {
         close(p[0]);
-        park_fd = p[1];
-        park_side = side;
-        park_point = point;
-        pcq__test_hook = park_here;
+        park_arm(p[1], side, point);
         uint64_t v = 42;
         pcq_stats_t st;
         switch (call) {

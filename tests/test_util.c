@@ -5,6 +5,8 @@
 #define _GNU_SOURCE /* MAP_ANONYMOUS */
 #include "test_util.h"
 #include "fatal.h"
+#include "pcq_shm.h"
+#include "shm.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -182,6 +184,51 @@ void *shared_map(size_t n)
     ck_assert_msg(p != MAP_FAILED, "mmap: %s", strerror(errno));
     return p;
 }
+
+/* ---- shared queues ---- */
+
+struct seg seg_new(size_t cap, size_t esz, bool mapped)
+{
+    struct seg s = {NULL, pcq_shared_size(cap, esz), mapped, NULL};
+    ck_assert_uint_gt(s.len, 0);
+    s.mem = mapped ? shared_map(s.len) : aligned_alloc(64, s.len); /* the alignment init asks */
+    ck_assert_ptr_nonnull(s.mem);
+    ck_assert_int_eq(pcq_shared_init(s.mem, s.len, cap, esz, &s.q), 0);
+    return s;
+}
+
+void seg_free(struct seg *s)
+{
+    pcq_shared_detach(s->q);
+    if (s->mapped)
+        munmap(s->mem, s->len);
+    else
+        free(s->mem);
+}
+
+#ifdef PCQ_TEST_HOOKS
+static int park_fd = -1, park_side, park_point;
+
+static void park_here(const pcq_t *q, int side, int point)
+{
+    (void)q;
+    if (point != park_point || (point != PCQ_HOOK_BOTH && side != park_side))
+        return;
+    const char c = 'p';
+    if (write(park_fd, &c, 1) != 1)
+        _exit(5);
+    for (;;)
+        pause();
+}
+
+void park_arm(int fd, int side, int point)
+{
+    park_fd = fd;
+    park_side = side;
+    park_point = point;
+    pcq__test_hook = park_here;
+}
+#endif
 
 /* ---- gate ---- */
 

@@ -115,6 +115,37 @@ pid_t fork_child(void);
 int wait_child(pid_t pid);
 void *shared_map(size_t n);
 
+/* Fail in a forked child: leave with `code` unless `ok` (children report
+ * through their exit status, never through Check). */
+#define CHILD_EXPECT(ok, code)                                               \
+    do {                                                                     \
+        if (!(ok))                                                           \
+            _exit(code);                                                     \
+    } while (0)
+
+/* Helgrind and DRD take a robust mutex's EOWNERDEAD for a failed lock,
+ * and the unlock after it for the unlock of a lock not held. */
+#define VG_ROBUST "Valgrind does not model a robust mutex's EOWNERDEAD"
+
+/* A shared queue in memory of its own, exactly pcq_shared_size bytes:
+ * from aligned_alloc, or (for children) a shared anonymous mapping. */
+struct seg {
+    void *mem;
+    size_t len;
+    bool mapped;
+    pcq_t *q;
+};
+struct seg seg_new(size_t cap, size_t esz, bool mapped);
+void seg_free(struct seg *s);
+
+#ifdef PCQ_TEST_HOOKS
+/* In a child: from now on, its first pass through the library's test hook
+ * (src/shm.h) at `point` of `side` (any side for PCQ_HOOK_BOTH) writes one
+ * byte to fd and stays there, holding the lock, until the child is
+ * killed. */
+void park_arm(int fd, int side, int point);
+#endif
+
 /* Make the next calloc fail (the wrapped calloc, as test_alloc_fail_next
  * for aligned_alloc): a shared queue's handle comes from calloc. */
 extern atomic_int test_calloc_fail_next;
