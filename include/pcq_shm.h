@@ -33,7 +33,13 @@
  * variables (a process killed while waiting on a process-shared one can
  * hang a later broadcast: glibc bug 21422) but a futex on a sequence word
  * in the shared memory, with waits bounded to PCQ_SHARED_NAP_MS so that
- * what a killed waiter leaves behind is seen again within that time.
+ * what a killed waiter leaves behind is seen again within that time. A
+ * waiter killed in its sleep is still counted as one for a while: once the
+ * other side's wake-ups have woken nobody 64 times in a row, the sleepers
+ * whose process is gone (and reaped by its parent: a zombie still exists)
+ * are taken out, so the other side stops paying a wake-up system call per
+ * move. The first 16 sleepers of each side are listed for this; more sleep
+ * unlisted, and one of those killed keeps that cost for good.
  * Memory found corrupt under a lock (indices out of range) makes every call
  * return ENOTRECOVERABLE: never a crash, never an access outside the
  * segment.

@@ -85,6 +85,7 @@
 #include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <signal.h>
 #else
 #include <fcntl.h>
 #endif
@@ -240,12 +241,38 @@ struct pcq_queue {
     bool tools;            /* immutable: under a thread checker, annotate for it */
 };
 
+/* A plain wait's sleepers in a shared queue, per side: the process of each
+ * (its pid; 0: a free slot). A thread killed in its sleep stays counted in
+ * `waiters`, and every move of the other side would then pay a futex wake
+ * for it for good; its slot lets a waker find it dead and take it out
+ * (reap_dead_sleepers). More sleepers than slots still sleep, unlisted. */
+#define SLEEPER_SLOTS 16
+
+/* How many wake-ups in a row that woke nobody, while `waiters` said
+ * someone sleeps, before a waker looks for dead sleepers: a live sleeper
+ * between its announcement and its futex call makes the odd one. */
+#define REAP_AFTER 64
+
+/* A shared segment: the core, then what only a shared queue needs, then
+ * the ring. */
+struct shared_seg {
+    struct core c;
+    alignas(CACHE_LINE) int32_t sleepers[2][SLEEPER_SLOTS]; /* side's mu */
+    uint32_t idle_wakes[2]; /* side's mu: wake-ups in a row that woke nobody */
+};
+
 /* An in-process queue's one allocation: the handle, the core, the ring. */
 struct inproc {
     struct pcq_queue h;
     alignas(CACHE_LINE) struct core c;
     alignas(CACHE_LINE) unsigned char first[];
 };
+
+/* A shared queue's segment, from its handle (the core is its start). */
+static inline struct shared_seg *seg_of(const pcq_t *q)
+{
+    return (struct shared_seg *)(void *)q->c;
+}
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                            */
@@ -549,6 +576,7 @@ struct wait_ctx {
     bool batch;    /* a batch waiter (on the batch wait object) */
     bool unlocked; /* inside a shared wait, with the lock let go */
     int rc;        /* in memory, not a register: survives the cleanup setjmp */
+    int slot;      /* shared plain wait: its sleeper slot, or -1 */
 };
 
 /*
@@ -780,7 +808,7 @@ void pcq_destroy(pcq_t *q)
 
 /* A shared queue's header: the core, to a whole number of cache lines;
  * the ring follows it. */
-#define SHM_HDR ((sizeof(struct core) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE)
+#define SHM_HDR ((sizeof(struct shared_seg) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE)
 
 size_t pcq_shared_size(size_t capacity, size_t elem_size)
 {
@@ -987,12 +1015,59 @@ static inline bool can_go(pcq_t *q, enum dir d)
  * its way there: that thread will pass the baton on if there is more for
  * its side to do.
  */
+static void reap_dead_sleepers(pcq_t *q, enum dir d);
+
 static inline void wake_one(pcq_t *q, enum dir d)
 {
     struct side *s = &q->c->side[d];
-    if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
-        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && wo_signal(q, &s->w))
+    if (atomic_load_explicit(&s->pending, memory_order_relaxed) ||
+        atomic_load_explicit(&s->waiters, memory_order_relaxed) == 0)
+        return;
+    if (wo_signal(q, &s->w)) {
         atomic_store_explicit(&s->pending, true, memory_order_relaxed);
+        if (q->shared)
+            seg_of(q)->idle_wakes[d] = 0;
+    } else if (++seg_of(q)->idle_wakes[d] >= REAP_AFTER) { /* shared only */
+        seg_of(q)->idle_wakes[d] = 0;
+        reap_dead_sleepers(q, d);
+    }
+}
+
+/* Take a sleeper slot for this thread of side d (its mu held, a shared
+ * queue): -1 when all are taken. */
+static int claim_sleeper_slot(pcq_t *q, enum dir d)
+{
+    int32_t *slot = seg_of(q)->sleepers[d];
+    for (int i = 0; i < SLEEPER_SLOTS; i++)
+        if (slot[i] == 0) {
+            slot[i] = (int32_t)getpid(); /* not cached: a fork changes it */
+            return i;
+        }
+    return -1;
+}
+
+static void release_sleeper_slot(pcq_t *q, enum dir d, int i)
+{
+    if (i >= 0)
+        seg_of(q)->sleepers[d][i] = 0;
+}
+
+/* Side d's wake-ups keep waking nobody while `waiters` says someone
+ * sleeps (its mu held): take out the sleepers whose process is gone. A
+ * process that cannot be signalled (EPERM) is alive. Should a pid be
+ * reused, or a live sleeper in another pid namespace be taken out, the
+ * cost is a wake-up found again only by the sleeper's nap. */
+static void reap_dead_sleepers(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->c->side[d];
+    int32_t *slot = seg_of(q)->sleepers[d];
+    for (int i = 0; i < SLEEPER_SLOTS; i++) {
+        if (slot[i] == 0 || kill((pid_t)slot[i], 0) == 0 || errno != ESRCH)
+            continue;
+        slot[i] = 0;
+        if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0)
+            atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
+    }
 }
 
 /* Wake side d from outside: the caller holds no lock of side d, and not
@@ -1194,6 +1269,7 @@ static void wait_cancelled(void *arg)
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(&c->q->c->extras, 1, memory_order_relaxed);
     } else {
+        release_sleeper_slot(c->q, c->d, c->slot);
         back_from_wait(c->q, c->d);
         if (can_go(c->q, c->d))
             wake_one(c->q, c->d);
@@ -1237,7 +1313,7 @@ static inline bool is_broken(const pcq_t *q)
 static enum woke sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
 {
     struct side *s = &q->c->side[d];
-    struct wait_ctx ctx = {q, d, false, false, 0};
+    struct wait_ctx ctx = {q, d, false, false, 0, -1};
 
 #ifdef PCQ_INJECT_SPURIOUS
     if (spurious_now())
@@ -1246,7 +1322,12 @@ static enum woke sleep_once(pcq_t *q, enum dir d, const struct timespec *deadlin
     /* Announce, then look again: a thread of the other side that moved
      * before it could see this announcement is seen here instead. */
     atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
+    /* Listed at once, in the critical section that counted it: a death
+     * from here on leaves a slot to find it by. */
+    if (q->shared)
+        ctx.slot = claim_sleeper_slot(q, d);
     if (s->closed || look(q, d) > 0 || is_broken(q)) {
+        release_sleeper_slot(q, d, ctx.slot);
         atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
         return WOKE;
     }
@@ -1254,8 +1335,10 @@ static enum woke sleep_once(pcq_t *q, enum dir d, const struct timespec *deadlin
     pthread_cleanup_push(wait_cancelled, &ctx);
     how = wo_wait(q, &s->w, s, deadline, &ctx);
     pthread_cleanup_pop(0);
-    if (how != LOST)
+    if (how != LOST) {
+        release_sleeper_slot(q, d, ctx.slot);
         back_from_wait(q, d);
+    }
     return how;
 }
 
@@ -1268,7 +1351,7 @@ static enum woke sleep_once(pcq_t *q, enum dir d, const struct timespec *deadlin
 static enum woke batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec *deadline)
 {
     struct side *s = &q->c->side[POP];
-    struct wait_ctx ctx = {q, POP, true, false, 0};
+    struct wait_ctx ctx = {q, POP, true, false, 0, -1};
 
 #ifdef PCQ_INJECT_SPURIOUS
     if (spurious_now())
@@ -2081,5 +2164,11 @@ int pcq__test_scribble(pcq_t *q, int what)
     default:
         return EINVAL;
     }
+}
+
+unsigned pcq__test_waiters(const pcq_t *q, int side)
+{
+    return atomic_load_explicit(&q->c->side[side == 0 ? PUSH : POP].waiters,
+                                memory_order_seq_cst);
 }
 #endif

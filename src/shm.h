@@ -36,6 +36,10 @@ PCQ_HIDDEN extern void (*pcq__test_hook)(const pcq_t *q, int side, int point);
  * count more than a ring ahead of the other. Returns EINVAL for an
  * in-process queue or an unknown `what`. */
 PCQ_HIDDEN int pcq__test_scribble(pcq_t *q, int what);
+
+/* Test builds only: how many threads side `side` (0 push, 1 pop) counts
+ * as asleep or about to sleep (its `waiters`). */
+PCQ_HIDDEN unsigned pcq__test_waiters(const pcq_t *q, int side);
 #endif
 
 #endif /* PCQ_SHM_INTERNAL_H */

@@ -1710,6 +1710,71 @@ START_TEST(cancel_shared_pop)
 }
 END_TEST
 
+/* Whether process `pid` sleeps in a system call (state S in
+ * /proc/PID/stat): for a child that only waits in a queue, in its futex. */
+static bool sleeping_in_kernel(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    return p != NULL && p[1] == ' ' && p[2] == 'S';
+}
+
+/* A waiter killed in its sleep (pop side: `_i` 0; push side: 1) is taken
+ * out of the side's count of sleepers once wake-ups keep waking nobody:
+ * else every move of the other side would pay a futex wake for it, for
+ * the rest of the queue's life. */
+START_TEST(dead_sleeper_reaped)
+{
+    SKIP_UNDER_VALGRIND(VG_ROBUST);
+    const bool pops = _i == 0;
+    const int side = pops ? 1 : 0;
+    struct seg s = seg_new(4, 8, true);
+    if (!pops)
+        for (uint64_t v = 0; v < 4; v++)
+            push_now(s.q, v);
+    const pid_t pid = fork_child();
+    if (pid == 0) {
+        uint64_t v = 9;
+        (void)(pops ? pcq_pop(s.q, &v) : pcq_push(s.q, &v));
+        _exit(0);
+    }
+    /* Killed only once it counts as asleep and sleeps in the kernel, so
+     * that the count is what must come down (polled: the child's sleep is
+     * the event). */
+    const uint64_t t0 = now_ns();
+    while (pcq__test_waiters(s.q, side) == 0 || !sleeping_in_kernel(pid)) {
+        ck_assert_msg(now_ns() - t0 < PROMPT_MS * MS, "the child never slept");
+        sched_yield();
+    }
+    kill_child(pid);
+    ck_assert_uint_eq(pcq__test_waiters(s.q, side), 1);
+    /* The other side moves: its wake-ups find nobody, and the dead one
+     * is taken out. */
+    uint64_t v = 0;
+    for (int i = 0; i < 4 * 64; i++) {
+        if (pops) {
+            push_now(s.q, v);
+            ck_assert_uint_eq(pop_now(s.q), v++);
+        } else {
+            ck_assert_uint_eq(pop_now(s.q), v++ % 4);
+            push_now(s.q, (v - 1) % 4);
+        }
+    }
+    ck_assert_uint_eq(pcq__test_waiters(s.q, side), 0);
+    for (int i = 0; !pops && i < 4; i++)
+        (void)pop_now(s.q); /* empty again, for the check below */
+    works_both_ways(s.q);
+    seg_free(&s);
+}
+END_TEST
+
 Suite *suite_shared(void)
 {
     Suite *s = suite_create("shared");
@@ -1749,6 +1814,7 @@ Suite *suite_shared(void)
     tcase_add_test(tc, kill_pop_committed);
     tcase_add_loop_test(tc, kill_holding_both, 0, K_SET_CAPACITY - K_STATS + 1);
     tcase_add_loop_test(tc, kill_blocked_waiter, 0, 2);
+    tcase_add_loop_test(tc, dead_sleeper_reaped, 0, 2);
     tcase_add_loop_test(tc, scribble_every_call, 0, 2);
     tcase_add_loop_test(tc, scribble_first_call, 0, 2 * C_CALLS);
     tcase_add_loop_test(tc, scribble_wakes_blocked_pop, 0, 2);

@@ -630,6 +630,15 @@
  *  recoveries, the spin  not modelled.
  *  tuning repair_side()
  *  resets
+ *  the sleeper slots,    not modelled: they only lower `waiters` by the
+ *  reap_dead_sleepers()  announcements of sleepers whose process is gone
+ *                        (the model's leftover count of the dead), after
+ *                        wake-ups that woke nobody; a signal they then
+ *                        skip would have woken nobody. A wrong take-out (a
+ *                        reused pid, another pid namespace) leaves a live
+ *                        sleeper unsignalled: the nap (`timeout`) finds
+ *                        it, as SHM_PENDING_ALWAYS shows a lost signal is
+ *                        found.
  *
  * Steps. Each producer, consumer and batch waiter is a `worker` process,
  * a machine over its `pc`: each option of thread()'s loop is one step,
