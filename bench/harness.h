@@ -9,6 +9,7 @@
 #define PCQ_BENCH_HARNESS_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "bench.h"
 
@@ -129,6 +130,34 @@ void bq_measure_footprint(struct bq_footprint *fp);
 double bq_calibrate_work(void);
 /* Iterations that make `ns` of work. */
 uint64_t bq_work_iters(uint64_t ns, double ns_per_iter);
+
+/* ---- procs.c ---- */
+
+/* Memory that processes forked afterwards share (anonymous, MAP_SHARED),
+ * zeroed; exits the benchmark when there is none. */
+void *bq_shared_alloc(size_t bytes);
+void bq_shared_free(void *p, size_t bytes);
+
+/* In a child just forked: have the kernel kill it when `parent` dies
+ * (Linux); false when the parent is already gone. */
+bool bq_tie_to_parent(pid_t parent);
+
+/* How a worker of a process run uses the queues (bq_run_processes). */
+enum {
+    BQ_USE_WRITES = 1u << 0,      /* pushes into the run's queue */
+    BQ_USE_READS = 1u << 1,       /* pops from it */
+    BQ_USE_BACK_WRITES = 1u << 2, /* ping-pong: pushes into the reply queue */
+    BQ_USE_BACK_READS = 1u << 3   /* pops from it */
+};
+
+/* Run worker i in a process of its own: in_child for its handles (use[i]
+ * says how it uses the queues), then fn[i](&w[i]). r and w must be in
+ * bq_shared_alloc memory, r's barrier, mutex and condition variable
+ * process-shared. Returns once every worker's process is gone: 0, or -1
+ * when one failed or died (said on stderr; the others were killed then).
+ * Exits with status 4 past lim->hang_limit_s. */
+int bq_run_processes(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn, const unsigned *use,
+                     const struct bq_limits *lim, const char *label);
 
 /* ---- hog.c ---- */
 

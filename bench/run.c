@@ -175,19 +175,96 @@ static struct timespec deadline_after(double s)
     return d;
 }
 
-/* Start the workers, wait for them within the limits, join them.
- * Returns RUN_OK or RUN_DNF (a spinning queue told to give up). */
-static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn,
-                                       const struct bq_limits *lim, const char *label)
+/*
+ * Where a run's state lives. Threads: this process's heap. A process run:
+ * one shared mapping that holds the run, its workers and (ping-pong) the
+ * round trips, so that the worker processes meet at its barrier and leave
+ * their results where the parent reads them.
+ */
+struct run_mem {
+    struct bq_run *r;
+    struct bq_worker *w;
+    uint64_t *rtt; /* ping-pong only */
+    void *map;     /* a process run's mapping, else NULL */
+    size_t len;
+};
+
+static size_t round_up(size_t n) { return (n + 63) / 64 * 64; }
+
+static void run_mem_get(struct run_mem *m, bool processes, unsigned workers, uint64_t trips)
 {
+    const size_t rb = round_up(sizeof *m->r), wb = round_up(workers * sizeof *m->w),
+                 tb = round_up((size_t)trips * sizeof *m->rtt);
+    memset(m, 0, sizeof *m);
+    if (processes) {
+        m->len = rb + wb + tb;
+        m->map = bq_shared_alloc(m->len);
+        m->r = m->map;
+        m->w = (struct bq_worker *)((unsigned char *)m->map + rb);
+        m->rtt = trips > 0 ? (uint64_t *)((unsigned char *)m->map + rb + wb) : NULL;
+    } else {
+        m->r = xalloc(rb);
+        m->w = xalloc(wb);
+        m->rtt = trips > 0 ? xalloc(tb) : NULL;
+    }
+    memset(m->r, 0, rb);
+    memset(m->w, 0, wb);
+    if (m->rtt != NULL)
+        memset(m->rtt, 0, tb); /* touch the pages now */
+    m->r->processes = processes;
+    m->r->rtt_ns = m->rtt;
+}
+
+static void run_mem_put(struct run_mem *m)
+{
+    if (m->map != NULL) {
+        bq_shared_free(m->map, m->len);
+        return;
+    }
+    free(m->r);
+    free(m->w);
+    free(m->rtt);
+}
+
+/* Start the workers, wait for them within the limits, join them (reap
+ * their processes). use[i] says how worker i uses the queues (process
+ * runs). Returns RUN_OK, RUN_DNF (a spinning queue told to give up) or
+ * RUN_FAILED (a worker's process failed). */
+static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn,
+                                       const unsigned *use, const struct bq_limits *lim,
+                                       const char *label)
+{
+    const int pshared = r->processes ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
     pthread_condattr_t ca;
     PCQ_CHECK(pthread_condattr_init(&ca));
     PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+    PCQ_CHECK(pthread_condattr_setpshared(&ca, pshared));
     PCQ_CHECK(pthread_cond_init(&r->done_cv, &ca));
     PCQ_CHECK(pthread_condattr_destroy(&ca));
-    PCQ_CHECK(pthread_mutex_init(&r->done_mu, NULL));
-    PCQ_CHECK(pthread_barrier_init(&r->start, NULL, r->workers));
+    pthread_mutexattr_t ma;
+    PCQ_CHECK(pthread_mutexattr_init(&ma));
+    PCQ_CHECK(pthread_mutexattr_setpshared(&ma, pshared));
+    PCQ_CHECK(pthread_mutex_init(&r->done_mu, &ma));
+    PCQ_CHECK(pthread_mutexattr_destroy(&ma));
+    pthread_barrierattr_t ba;
+    PCQ_CHECK(pthread_barrierattr_init(&ba));
+    PCQ_CHECK(pthread_barrierattr_setpshared(&ba, pshared));
+    PCQ_CHECK(pthread_barrier_init(&r->start, &ba, r->workers));
+    PCQ_CHECK(pthread_barrierattr_destroy(&ba));
     r->done = 0;
+    for (unsigned i = 0; i < r->workers; i++) {
+        w[i].q = r->q;
+        w[i].q_back = r->q_back;
+    }
+    if (r->processes) {
+        /* No worker waits on done_cv's sleepers: the parent waits in waitpid. */
+        enum run_outcome out = bq_run_processes(r, w, fn, use, lim, label) == 0 ? RUN_OK
+                                                                             : RUN_FAILED;
+        PCQ_CHECK(pthread_barrier_destroy(&r->start));
+        PCQ_CHECK(pthread_cond_destroy(&r->done_cv));
+        PCQ_CHECK(pthread_mutex_destroy(&r->done_mu));
+        return out;
+    }
 
     pthread_t *t = xalloc(r->workers * sizeof *t);
     for (unsigned i = 0; i < r->workers; i++)
