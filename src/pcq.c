@@ -177,7 +177,6 @@ struct side {
     atomic_bool pending;  /* atomic: a signal to this side is on its way; changed under mu */
     atomic_bool fd_on;    /* atomic: the descriptor exists; set once, under both locks */
     atomic_bool fd_ready; /* atomic: the descriptor polls readable; changed under mu */
-    unsigned char dir;    /* immutable: PUSH or POP, this side's index in the core */
     union waitobj w;      /* this side's threads sleep here, on mu */
 };
 
@@ -393,7 +392,7 @@ static void mark_broken(pcq_t *q)
  */
 static void repair_side(pcq_t *q, struct side *s)
 {
-    const enum dir d = (enum dir)s->dir;
+    const enum dir d = s == &q->c->side[POP] ? POP : PUSH; /* not from the segment */
     struct side *o = &q->c->side[opposite(d)];
     const size_t ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
     s->pos = (size_t)(mine(s) % ring);
@@ -428,7 +427,7 @@ static bool lock_shared(pcq_t *q, struct side *s, int rc)
         mark_broken(q);
         return false;
     }
-    const enum dir d = (enum dir)s->dir;
+    const enum dir d = s == &q->c->side[POP] ? POP : PUSH; /* not from the segment */
     if (atomic_load_explicit(&q->c->broken, memory_order_relaxed) != 0 || !side_sane(q, d))
         goto broken;
     return true;
@@ -492,6 +491,44 @@ static bool wo_broadcast(const pcq_t *q, union waitobj *w)
 
 static bool deadline_passed(const struct timespec *deadline);
 
+#ifdef __linux__
+/* Not instrumented by ASan (see futex_nap). */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize_address)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef NO_ASAN
+#define NO_ASAN
+#endif
+
+/*
+ * Sleep on a sequence word while it still reads `seen`, until woken, for
+ * PCQ_SHARED_NAP_MS at most, or until `deadline` (NULL: none), whichever
+ * comes first; asynchronously cancellable inside the system call only.
+ * Every address-taken local of the wait lives here, in a frame ASan does
+ * not instrument: a cancellation unwinds from the signal handler past this
+ * frame with a jump ASan does not see, so redzones here would stay
+ * poisoned under the caller's next frames, and ASan would misreport them
+ * and abort (google/sanitizers#1010).
+ */
+static NO_ASAN void futex_nap(_Atomic uint32_t *word, uint32_t seen,
+                              const struct timespec *deadline)
+{
+    struct timespec until = {0, 0};
+    const uint64_t nap = (uint64_t)PCQ_SHARED_NAP_MS * 1000000u, now = pcq__now_ns();
+    until.tv_sec = (time_t)((now + nap) / 1000000000u);
+    until.tv_nsec = (long)((now + nap) % 1000000000u);
+    if (deadline != NULL && (deadline->tv_sec < until.tv_sec ||
+                             (deadline->tv_sec == until.tv_sec && deadline->tv_nsec < until.tv_nsec)))
+        until = *deadline;
+    int old;
+    PCQ_CHECK(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old));
+    futex(word, FUTEX_WAIT_BITSET, seen, &until);
+    PCQ_CHECK(pthread_setcanceltype(old, NULL));
+}
+#endif
+
 /* How a wait ended: woken (or spuriously), timed out, or the lock was not
  * got back (a shared queue found corrupt: the caller holds no lock). */
 enum woke { WOKE, TIMED_OUT, LOST };
@@ -530,19 +567,9 @@ static enum woke wo_wait(pcq_t *q, union waitobj *w, struct side *s,
     }
 #ifdef __linux__
     const uint32_t seen = atomic_load_explicit(&w->seq, memory_order_seq_cst);
-    struct timespec until = {0, 0};
-    const uint64_t nap = (uint64_t)PCQ_SHARED_NAP_MS * 1000000u, now = pcq__now_ns();
-    until.tv_sec = (time_t)((now + nap) / 1000000000u);
-    until.tv_nsec = (long)((now + nap) % 1000000000u);
-    if (deadline != NULL && (deadline->tv_sec < until.tv_sec ||
-                             (deadline->tv_sec == until.tv_sec && deadline->tv_nsec < until.tv_nsec)))
-        until = *deadline;
     ctx->unlocked = true;
     unlock(s);
-    int old;
-    PCQ_CHECK(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old));
-    futex(&w->seq, FUTEX_WAIT_BITSET, seen, &until);
-    PCQ_CHECK(pthread_setcanceltype(old, NULL));
+    futex_nap(&w->seq, seen, deadline);
     const bool held = lock(q, s);
     ctx->unlocked = false;
     if (!held)
@@ -613,7 +640,6 @@ static int side_init(pcq_t *q, enum dir d, const pthread_mutexattr_t *ma,
         PCQ_CHECK(pthread_mutex_destroy(&s->mu));
         return ENOMEM;
     }
-    s->dir = (unsigned char)d;
     atomic_init(&s->moved, 0);
     atomic_init(&s->waiters, 0);
     atomic_init(&s->batch_waiters, 0);
@@ -1132,7 +1158,8 @@ static inline void pass_baton(pcq_t *q, enum dir d)
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
-    if (d == POP)
+    /* The usual pop has no batch waiter beside it: one load, no call. */
+    if (d == POP && atomic_load_explicit(&s->batch_waiters, memory_order_relaxed) > 0)
         wake_batch_locked(q, false);
 }
 
@@ -1479,7 +1506,10 @@ static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
         todo |= WAKE_BATCH;
     if (fd_raise_due(q, d))
         todo |= RAISE_OTHER;
-    fd_settle(q, d);
+    /* Checked here, not in the call: a queue without descriptors (the
+     * usual one) then pays one load, not a call. */
+    if (atomic_load_explicit(&q->c->side[d].fd_on, memory_order_relaxed))
+        fd_settle(q, d);
     return todo;
 }
 
@@ -1527,8 +1557,11 @@ static int move_now(pcq_t *q, struct xfer *x)
     uint64_t avail = available(q, x->d);
     if (avail < x->n - x->done && x->n > 1)
         avail = look(q, x->d); /* a batch takes all there is: the copy may understate it */
-    if (avail == 0)
+    if (avail == 0) {
+        if (is_broken(q)) /* the look found the memory corrupt */
+            return ENOTRECOVERABLE;
         return x->d == POP && s->closed && !x->drain ? EPIPE : EAGAIN;
+    }
     if (avail < batch_min(q, x->min) && !s->closed && !x->expired)
         return EAGAIN; /* a batch waiter's count is not there yet */
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
@@ -1824,8 +1857,8 @@ int pcq_peek(const pcq_t *cq, void *out)
         rc = ECANCELED;
     else if (available(q, POP) > 0)
         memcpy(out, q->slots + s->pos * q->esz, q->esz);
-    else
-        rc = s->closed ? EPIPE : EAGAIN;
+    else /* nothing there, or the look found the memory corrupt */
+        rc = is_broken(q) ? ENOTRECOVERABLE : s->closed ? EPIPE : EAGAIN;
     unlock(s);
     return rc;
 }

@@ -18,12 +18,13 @@
 # The test binary links the library's objects directly so that
 # -Wl,--wrap=aligned_alloc can make the allocator fail, and the Fibonacci
 # pipeline's (tools/pcq-fib/) for its suite; -Wl,--wrap=pthread_create lets
-# the driver suite make thread creation fail.
+# the driver suite make thread creation fail, --wrap=calloc a shared
+# queue's handle.
 TEST_SRCS    := $(wildcard tests/check_*.c) tests/test_util.c $(FIB_SRCS)
 TEST_HDRS    := $(wildcard tests/*.h) $(FIB_HDRS)
 TEST_LIBS     = $(GMP_LIBS) $(CHECK_LIBS)
 CHECK_LIBS    = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
-TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=pthread_create
+TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=calloc,--wrap=pthread_create
 TEST_CFLAGS  := -O1 -g -fno-omit-frame-pointer
 TEST_CPPFLAGS = -Itests -I$(FIB_DIR) $(GMP_CPPFLAGS) -DPCQ_TEST_HOOKS
 
@@ -153,7 +154,7 @@ model:
 # to the list in the call's comment in the headers (tests/man.sh); and each
 # tool's page documents every option its --help lists (tests/man-options.sh).
 test-man: lib $(B)/pcq-fib $(B)/bench/pcq-bench
-	sh tests/man.sh man $(B)/libpcq.so include/pcq.h include/pcq_driver.h
+	sh tests/man.sh man $(B)/libpcq.so include/pcq.h include/pcq_driver.h include/pcq_shm.h
 	sh tests/man-options.sh $(B)/pcq-fib man/pcq-fib.1
 	sh tests/man-options.sh $(B)/bench/pcq-bench man/pcq-bench.1
 

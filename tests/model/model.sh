@@ -13,20 +13,19 @@
 # The runs are independent: MODEL_JOBS of them at a time, each taking the
 # next from the list (largest first); their reports print in list order.
 #
-# Environment: MODEL_DIR (build/model), CC (cc), PAN_CFLAGS (-O1 for the
-# runs that must pass, -O0 for the broken ones: the largest search, 8.9
-# million states, takes a third less time at -O1 than at -O0, and -O1
-# compiles in 3 s where -O0 takes 1 and -O2 takes 11; a broken variant is
-# caught in about a second at any level), MODEL_DEPTH (10000;
-# the deepest run reaches ~750), MODEL_HASH (22: 2^22 slots; pan grows the
-# table as it needs), MODEL_JOBS (2).
+# Environment: MODEL_DIR (build/model), CC (cc), PAN_CFLAGS (instead of
+# each run's own COPT: -O1 for the runs above ~3.5 million states, -O0
+# for the rest: pan searches about 1.5 times as fast at -O1, but -O1
+# compiles in 6 s where -O0 takes 1; a broken variant is caught in about
+# a second at any level), MODEL_DEPTH (10000; the deepest run reaches
+# ~780), MODEL_HASH (22: 2^22 slots; pan grows the table as it needs),
+# MODEL_JOBS (2).
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 model=$root/tests/model/pcq.pml
 out=${MODEL_DIR:-$root/build/model}
 cc=${CC:-cc}
-pan_cflags=${PAN_CFLAGS:-}
 depth=${MODEL_DEPTH:-10000}
 hash=${MODEL_HASH:-22}
 jobs=${MODEL_JOBS:-2}
@@ -34,20 +33,17 @@ failed=0
 
 command -v spin >/dev/null 2>&1 || { echo "model: spin not installed (Debian package spin)"; exit 1; }
 
-# run NAME EXPECT [spin -D options]
+# run NAME EXPECT COPT [spin -D options]
 #   EXPECT: "pass", or the text pan's first error line must contain.
+#   COPT: cc's optimisation for pan (PAN_CFLAGS overrides it).
 run() {
-    name=$1 expect=$2
-    shift 2
+    name=$1 expect=$2 copt=${PAN_CFLAGS:-$3}
+    shift 3
     dir=$out/$name
     rm -rf "$dir"
     mkdir -p "$dir"
     cp "$model" "$dir/pcq.pml"
     t0=$(date +%s.%N)
-    # A run that must pass searches everything: -O1 pays for its compile.
-    # One that must fail stops early: -O0 compiles fastest.
-    copt=$pan_cflags
-    [ -n "$copt" ] || { [ "$expect" = pass ] && copt=-O1 || copt=-O0; }
     # shellcheck disable=SC2086 # $cc and $copt may hold several words
     if ! (cd "$dir" && spin "$@" -a pcq.pml >spin.log 2>&1 &&
           $cc $copt -w -DSAFETY -o pan pan.c >cc.log 2>&1); then
@@ -113,15 +109,16 @@ run() {
         blocked=$(awk '
             function emit() { if (pid != "") print (pc != "" ? "pc " pc : "line " line), who }
             /^ *[0-9]+:[ \t]+proc +[0-9]+ \(.*\) pcq\.pml:[0-9]+ / {
-                emit(); pid = ""; pc = ""
+                emit(); pid = ""; pc = ""; bmin = 0
                 if ($0 !~ /\(state [0-9]+\)[ \t]*$/) next   # a valid end state
                 pid = $0; sub(/^ *[0-9]+:[ \t]+proc +/, "", pid); sub(/ .*/, "", pid)
                 who = $0; sub(/^[^(]*\(/, "", who); sub(/\).*/, "", who); sub(/:[0-9]+$/, "", who)
                 line = $0; sub(/^.*pcq\.pml:/, "", line); sub(/ .*/, "", line)
                 next
             }
+            pid != "" && $0 ~ "^[ \t]+" who "\\(" pid "\\):bmin = " { bmin = $NF }
             pid != "" && $0 ~ "^[ \t]+" who "\\(" pid "\\):side = " {
-                who = ($NF == 0 ? "producer" : "consumer") }
+                who = ($NF == 0 ? "producer" : bmin > 1 ? "batch waiter" : "consumer") }
             pid != "" && $0 ~ "^[ \t]+worker\\(" pid "\\):pc = " { pc = $NF }
             END { emit() }' "$dir/trail-locals.txt" | sort -r | uniq -c)
         if [ -z "$blocked" ]; then
@@ -166,20 +163,34 @@ if git -C "$root" rev-parse --verify -q "$mirrors^{commit}" >/dev/null 2>&1; the
         echo "model: note: src/pcq.c has changed since $mirrors: if xfer_one(),"
         echo "model:       xfer_many(), transfer(), move_now(), move(), look(), available(),"
         echo "model:       can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),"
-        echo "model:       pass_baton(), wait_cancelled(), sleep_once(), spin() or pcq_close()"
-        echo "model:       changed, update tests/model/pcq.pml and its hash"
+        echo "model:       pass_baton(), wait_cancelled(), sleep_once(), spin(), batch_min(),"
+        echo "model:       wake_batch_locked(), batch_wake_due(), wake_batch(),"
+        echo "model:       batch_sleep_once(), batch_wait_cancelled(), after_move(), do_after(),"
+        echo "model:       shut_locked(), pcq_close(), pcq_abort(), pcq_pop_batch(),"
+        echo "model:       pcq_set_capacity() or regrow() changed, update tests/model/pcq.pml"
+        echo "model:       and its hash"
     fi
 fi
 
-# The runs, one a line: NAME|EXPECT|spin -D options; largest first, so
-# that the last to start are short. EXPECT: "pass", or the text pan's first
-# error line must contain.
+# The runs, one a line: NAME|EXPECT|COPT|spin -D options; largest first,
+# so that the last to start are short. EXPECT: "pass", or the text pan's
+# first error line must contain. COPT: cc's optimisation for pan.
 #
 # The correct protocol: 2 producers x 2 consumers x capacity 2, batches of
 # up to 2, up to 2 spurious wake-ups; the closer joins the producers, or
 # races them; capacity 1; a thread cancelled in its wait; consumers with a
 # quota; then 3 x 3 (one value per producer, single-element calls: 3
-# sleepers on a side).
+# sleepers on a side). The flow control: pcq_abort racing producers (push
+# and push_many), a consumer and a batch waiter (ok-abort); a resizer
+# (capacity 1, then 3) racing producers and a consumer, and the same with a
+# batch waiter (ok-resize, ok-resize-batch); a pop_batch(min 2) that
+# sleeps as a plain pop at capacity 1 beside a pcq_pop while the capacity
+# grows to 3, with a producer that waits for each answer (SYNC: the
+# configuration that found the lost wake-up fixed in 2fd1da1); a grow
+# that alone lets blocked producers go on (no consumer); a batch waiter
+# racing a consumer and two producers; with a quota, beside a consumer,
+# and two batch waiters of mins 2 and 3; two batch waiters and a consumer
+# with a deadline that may pass at any moment (ok-deadline).
 #
 # The broken variants, each against a configuration the correct model
 # passes. NO_FENCE, NO_RECHECK, PENDING_EARLY and SIGNAL_UNLOCKED are the
@@ -197,24 +208,52 @@ fi
 # each side and stay; ONE_CV too, although one condition variable waited
 # on with two mutexes is undefined in C: the model's condition variable
 # ignores the mutex, so the variant shows the mix-up it would cause at best.
-runs='ok-3x3-cap2|pass|-DNP=3 -DNC=3 -DNV=1 -DBATCH=1
-ok-2x2-cap2-cancel|pass|-DCANCEL
-ok-2x2-cap2-close-race|pass|-DCLOSE_RACE
-ok-2x2-cap2|pass|
-ok-2x2-cap2-quota|pass|-DQUOTA
-ok-2x2-cap1|pass|-DCAP=1
-NO_FENCE|invalid end state|-DNO_FENCE
-NO_RECHECK|invalid end state|-DNO_RECHECK
-PENDING_EARLY|invalid end state|-DPENDING_EARLY
-SIGNAL_UNLOCKED|assertion violated (pending[|-DSIGNAL_UNLOCKED
-SIGNAL_UNLOCKED-hang|invalid end state|-DSIGNAL_UNLOCKED -DNO_VALID_PENDING
-NO_CANCEL_BATON|invalid end state|-DNO_CANCEL_BATON -DCANCEL
-CLOSE_SIGNAL|invalid end state|-DCLOSE_SIGNAL
-IF_WAIT|assertion violated (v!=0)|-DIF_WAIT
-ONE_CV|invalid end state|-DONE_CV
-NO_PENDING_RESET|assertion violated (pending[|-DNO_PENDING_RESET
-NO_PENDING_RESET-hang|invalid end state|-DNO_PENDING_RESET -DNO_VALID_PENDING
-NO_BATON|invalid end state|-DNO_BATON -DQUOTA'
+# The flow control's: a batch waiter whose count is there but never
+# signalled (BATCH_NO_REGISTER, BATCH_NO_RECHECK, BATCH_SIGNAL; with a
+# quota, since the close wakes every batch waiter: without one, a missed
+# batch wake-up is only late). BATCH_NO_REGISTER and BATCH_SIGNAL first
+# break the model's batch_need <= every sleeping batch waiter's count, and
+# without that check (NO_VALID_NEED) hang. ABORT_NO_BROADCAST: an abort
+# that leaves a batch waiter asleep. RESIZE_NO_WAKE: a grow that wakes no
+# producer. NO_PASS_ON, and RESIZE_NO_POP_WAKE with it: 2fd1da1 without
+# its pass-on, or without both its parts (RESIZE_NO_POP_WAKE alone passes:
+# see the model's header).
+runs='ok-3x3-cap2|pass|-O1|-DNP=3 -DNC=3 -DNV=1 -DBATCH=1
+ok-abort|pass|-O1|-DABORT -DNP=2 -DNV=2 -DNC=1 -DNB=1
+ok-2x2-cap2-cancel|pass|-O1|-DCANCEL
+ok-resize|pass|-O1|-DRESIZE -DNP=2 -DNC=1
+ok-2x2-cap2-close-race|pass|-O1|-DCLOSE_RACE
+ok-deadline|pass|-O1|-DDEADLINE -DNP=2 -DNV=1 -DNC=1 -DNB=2 -DCAP=3
+ok-2x2-cap2-quota|pass|-O0|-DQUOTA
+ok-2x2-cap2|pass|-O0|
+ok-resize-batch|pass|-O0|-DRESIZE -DNP=2 -DNV=1 -DNC=1 -DNB=1
+ok-2x2-cap1|pass|-O0|-DCAP=1
+ok-batch-2b-quota|pass|-O0|-DQUOTA -DNP=1 -DNV=6 -DNC=0 -DNB=2 -DCAP=3
+ok-resize-sync-cap1|pass|-O0|-DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC=1 -DNB=1 -DBATCH=1 -DSYNC
+ok-batch-quota|pass|-O0|-DQUOTA -DNP=1 -DNV=4 -DNC=1 -DNB=1
+ok-batch|pass|-O0|-DNP=2 -DNV=1 -DNC=1 -DNB=1
+ok-resize-no-consumer|pass|-O0|-DRESIZE -DCAP=1 -DRS1=1 -DRS2=2 -DNP=2 -DNV=1 -DNC=0
+NO_FENCE|invalid end state|-O0|-DNO_FENCE
+NO_RECHECK|invalid end state|-O0|-DNO_RECHECK
+PENDING_EARLY|invalid end state|-O0|-DPENDING_EARLY
+SIGNAL_UNLOCKED|assertion violated (pending[|-O0|-DSIGNAL_UNLOCKED
+SIGNAL_UNLOCKED-hang|invalid end state|-O0|-DSIGNAL_UNLOCKED -DNO_VALID_PENDING
+NO_CANCEL_BATON|invalid end state|-O0|-DNO_CANCEL_BATON -DCANCEL
+CLOSE_SIGNAL|invalid end state|-O0|-DCLOSE_SIGNAL
+IF_WAIT|assertion violated (v!=0)|-O0|-DIF_WAIT
+ONE_CV|invalid end state|-O0|-DONE_CV
+NO_PENDING_RESET|assertion violated (pending[|-O0|-DNO_PENDING_RESET
+NO_PENDING_RESET-hang|invalid end state|-O0|-DNO_PENDING_RESET -DNO_VALID_PENDING
+NO_BATON|invalid end state|-O0|-DNO_BATON -DQUOTA
+BATCH_NO_REGISTER|batch_need<=bwant|-O0|-DBATCH_NO_REGISTER -DQUOTA -DNP=1 -DNV=4 -DNC=1 -DNB=1
+BATCH_NO_REGISTER-hang|invalid end state|-O0|-DBATCH_NO_REGISTER -DNO_VALID_NEED -DQUOTA -DNP=1 -DNV=4 -DNC=1 -DNB=1
+BATCH_NO_RECHECK|invalid end state|-O0|-DBATCH_NO_RECHECK -DQUOTA -DNP=1 -DNV=4 -DNC=1 -DNB=1
+BATCH_SIGNAL|batch_need<=bwant|-O0|-DBATCH_SIGNAL -DQUOTA -DNP=1 -DNV=6 -DNC=0 -DNB=2 -DCAP=3
+BATCH_SIGNAL-hang|invalid end state|-O0|-DBATCH_SIGNAL -DNO_VALID_NEED -DQUOTA -DNP=1 -DNV=6 -DNC=0 -DNB=2 -DCAP=3
+ABORT_NO_BROADCAST|invalid end state|-O0|-DABORT_NO_BROADCAST -DABORT -DNP=2 -DNV=2 -DNC=1 -DNB=1
+RESIZE_NO_WAKE|invalid end state|-O0|-DRESIZE_NO_WAKE -DRESIZE -DCAP=1 -DRS1=1 -DRS2=2 -DNP=2 -DNV=1 -DNC=0
+NO_PASS_ON|invalid end state|-O0|-DNO_PASS_ON -DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC=1 -DNB=1 -DBATCH=1 -DSYNC
+RESIZE_NO_POP_WAKE-NO_PASS_ON|invalid end state|-O0|-DRESIZE_NO_POP_WAKE -DNO_PASS_ON -DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC=1 -DNB=1 -DBATCH=1 -DSYNC'
 
 # MODEL_JOBS lanes; each claims the next run not yet claimed (mkdir is
 # atomic) and leaves its report and status beside the run's directory.
@@ -222,12 +261,12 @@ mkdir -p "$out"
 rm -rf "$out"/.claim.* "$out"/.failed "$out"/*.report "$out"/*.status
 lane() {
     i=0
-    printf '%s\n' "$runs" | while IFS='|' read -r name expect flags; do
+    printf '%s\n' "$runs" | while IFS='|' read -r name expect copt flags; do
         i=$((i + 1))
         mkdir "$out/.claim.$i" 2>/dev/null || continue
         failed=0
         # shellcheck disable=SC2086 # flags: several spin options, or none
-        run "$name" "$expect" $flags >"$out/$name.report" 2>&1 || failed=1
+        run "$name" "$expect" "$copt" $flags >"$out/$name.report" 2>&1 || failed=1
         echo "$failed" >"$out/$name.status"
     done
 }
@@ -242,7 +281,7 @@ t1=$(date +%s)
 rm -rf "$out"/.claim.*
 
 printf '%s\n' "$runs" | {
-    while IFS='|' read -r name expect flags; do
+    while IFS='|' read -r name expect copt flags; do
         cat "$out/$name.report" 2>/dev/null || echo "$name: FAIL: no report"
         [ "$(cat "$out/$name.status" 2>/dev/null)" = 0 ] || echo "$name" >>"$out/.failed"
     done
@@ -254,5 +293,6 @@ if [ -e "$out/.failed" ]; then
     exit 1
 fi
 echo "model: the protocol passes; NO_FENCE, NO_RECHECK, PENDING_EARLY, SIGNAL_UNLOCKED,"
-echo "model: NO_CANCEL_BATON, CLOSE_SIGNAL, IF_WAIT, ONE_CV, NO_PENDING_RESET and NO_BATON"
-echo "model: are caught"
+echo "model: NO_CANCEL_BATON, CLOSE_SIGNAL, IF_WAIT, ONE_CV, NO_PENDING_RESET, NO_BATON,"
+echo "model: BATCH_NO_REGISTER, BATCH_NO_RECHECK, BATCH_SIGNAL, ABORT_NO_BROADCAST,"
+echo "model: RESIZE_NO_WAKE, NO_PASS_ON and RESIZE_NO_POP_WAKE with NO_PASS_ON are caught"

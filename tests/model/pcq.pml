@@ -1,42 +1,64 @@
 /*
- * pcq.pml — a Spin model of pcq's two-lock wait/signal protocol.
+ * pcq.pml — a Spin model of pcq's two-lock wait/signal protocol, with its
+ * flow control: batch waiters with a minimum (and a deadline), abort, and
+ * a live resize.
  *
- * This model mirrors src/pcq.c at ee0bcc9
+ * This model mirrors src/pcq.c at 38892a3
  * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
  * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
  * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
- * pass_baton(), wait_cancelled(), sleep_once(), spin() or pcq_close()
- * change, change the model with them and update the hash; `make model`
- * says when src/pcq.c differs from it. Run with `make model`
+ * pass_baton(), wait_cancelled(), sleep_once(), spin(), batch_min(),
+ * wake_batch_locked(), batch_wake_due(), wake_batch(), batch_sleep_once(),
+ * batch_wait_cancelled(), after_move(), do_after(), shut_locked(),
+ * pcq_close(), pcq_abort(), pcq_pop_batch(), pcq_set_capacity() or
+ * regrow() change, change the model with them and update the hash;
+ * `make model` says when src/pcq.c differs from it. Run with `make model`
  * (tests/model/model.sh); not part of the library.
  *
  * What it checks, for NP producers x NC consumers x capacity CAP (default
  * 2 x 2 x 2), each producer pushing NV values with pcq_push or
  * pcq_push_many (batch of 2), each consumer calling pcq_pop or
- * pcq_pop_many (up to 2) until it gets EPIPE (or its QUOTA is met), and
- * one closer:
+ * pcq_pop_many (up to 2) until it gets EPIPE (or its QUOTA is met), NB
+ * batch waiters (0 by default) calling pcq_pop_batch(min, max) likewise,
+ * one closer (pcq_close, or pcq_abort), and with RESIZE one resizer:
  *  - no deadlock: every process reaches its end (pan's invalid end states;
- *    init waits for all others, then checks the totals);
+ *    init waits for all others, then checks the totals). A lost wake-up,
+ *    a batch waiter whose count is there but never signalled, a producer
+ *    that a grow left asleep: each leaves a thread asleep for good;
  *  - no duplicated element: an element leaves the ring at most once;
- *  - per-producer FIFO: producer p's elements leave the ring in the order
- *    p pushed them, with no gap;
+ *  - FIFO: elements leave the ring in the order they were pushed, all
+ *    producers together (each value is stamped with its place in the push
+ *    order), so a batch takes one piece of the queue; and per producer,
+ *    with no gap;
  *  - no torn hand-off: a push writes only slots a pop has emptied, a pop
  *    reads only slots a push has filled (each side trusts the other's
- *    published counter, nothing else);
+ *    published counter, nothing else), across a regrow too;
  *  - no lost element: at the end, every value whose push returned 0 (or
  *    that a push_many counted in *pushed, or that a cancelled push_many
- *    had put in the ring) was popped exactly once, and no other value was;
- *    so elements drained == elements accepted, and pushed == popped;
- *  - return codes: a push returns 0 with all n moved or EPIPE; a pop
- *    returns 0 with 1..n moved or EPIPE with none;
+ *    had put in the ring) was popped exactly once, by a consumer or by the
+ *    owner's final pcq_drain (init: what an abort, or no consumer, left),
+ *    and no other value was; so elements drained == elements accepted, and
+ *    pushed == popped;
+ *  - return codes: a push returns 0 with all n moved, or EPIPE (or
+ *    ECANCELED); a pop returns 0 with 1..n moved in one move, or EPIPE (or
+ *    ECANCELED) with none; a batch waiter takes at least its count (its
+ *    min, or the capacity when the min is above it) unless the queue is
+ *    closed or its deadline passed, and after the deadline returns 0 with
+ *    what is there or ETIMEDOUT with none; with ABORT, every call begun
+ *    after pcq_abort, and every call that returns after it having moved
+ *    nothing, returns ECANCELED;
  *  - side_valid() and pending <= 1 at every release of either mutex, and
  *    the mutex held by whoever releases it; the size (pushed - popped)
- *    within 0..capacity at the same places;
+ *    within 0..ring at the same places (above the capacity only after a
+ *    shrink);
  *  - model-only invariants at the same places: pending <= waiters (a
  *    wake-up said to be on its way has a thread to arrive, whose
- *    back_from_wait() will clear it), and waiters == the threads of that
- *    side inside pthread_cond_wait (an announcement never outlives the
- *    critical section that made it unless the thread sleeps).
+ *    back_from_wait() will clear it); waiters == the threads of that side
+ *    inside pthread_cond_wait, and batch_waiters == the batch waiters
+ *    inside theirs (an announcement never outlives the critical section
+ *    that made it unless the thread sleeps); and batch_need <= the count
+ *    of every batch waiter asleep and not yet woken (the least count is
+ *    registered, or a broadcast has woken them all).
  *
  * The protocol (src/pcq.c's design block): two sides, PUSH (producers,
  * waiting for room) and POP (consumers, waiting for elements), each with
@@ -60,23 +82,59 @@
  * sees its elements (or room). Before its first sleep in a call a thread
  * spins (lets go of its lock, takes it again and re-checks). Close takes
  * both locks, sets `closed` on both sides, and broadcasts each side that
- * has waiters, setting its `pending`. What the model does not check: how
- * soon a sleeper wakes (only that none sleeps for good).
+ * has waiters, setting its `pending`.
+ *
+ * Batch waiters (pcq_pop_batch with a min above 1): a call waits until
+ * its count, batch_min() = min(min, capacity), is there at once. It
+ * sleeps on a third condition variable, the batch waiters', on the pop
+ * side's mutex: it announces itself in the pop side's `batch_waiters`,
+ * registers its count in `batch_need` (the least count any batch waiter
+ * sleeps for; UINT64_MAX, the model's NONE, when none is known) if it is
+ * below it, then looks; all seq_cst. A push, after its publish and
+ * needs_wake(), asks batch_wake_due(): batch_waiters > 0 and its own size
+ * (pushed - its copy of popped, never below the true size) >= batch_need;
+ * if so, once it has let go of its lock (do_after()), it takes the pop
+ * side's and calls wake_batch_locked(): when the least count is there (a
+ * look) or the queue is closed, batch_need = NONE and a broadcast; each
+ * woken waiter looks again, takes its batch or sleeps again, registering
+ * its count anew. A complete pop does the same in pass_baton() (with its
+ * lock). A batch caller whose count is 1 (min above a capacity of 1)
+ * sleeps as a plain pop, on the pop side's condition variable.
+ *  - pcq_abort: pcq_close's shut_locked() with `aborted` set too; every
+ *    call (but pcq_drain) then returns ECANCELED, blocked or not;
+ *    shut_locked() ends with wake_batch_locked(), which on a closed queue
+ *    broadcasts to the batch waiters.
+ *  - pcq_set_capacity: both locks; a capacity above the ring's slots
+ *    regrows it (regrow(): the elements in order from slot 0); the new
+ *    capacity; then every waiter looks again: each side's waiters, if
+ *    any, are broadcast (with `pending` set), and the batch waiters are
+ *    woken whatever their count (wake_batch_locked(anyway)), since their
+ *    counts follow the capacity. A shrink below the size keeps every
+ *    element: room is 0 until pops bring the size below the capacity.
+ *  - The pass-on (2fd1da1): a batch caller back from the plain wait (it
+ *    slept at capacity 1) that finds elements but fewer than its count
+ *    (the capacity grew meanwhile) may have taken the one wake-up a push
+ *    sent for them; it passes it on (wake_one), so a plain pop asleep
+ *    beside them is not left there.
+ * What the model does not check: how soon a sleeper wakes (only that none
+ * sleeps for good), nor which batch waiter is served first.
  *
  * Memory model: Spin interleaves whole statements, i.e. sequential
  * consistency. That is what the C's seq_cst publish, announce, clear of
- * `pending` and loads give the two Dekker pairs. The relaxed accesses
- * elsewhere in the C are under the lock that orders them (wake_one's,
- * pass_baton's and pcq_close's reads of `waiters` and `pending`), or only
- * a hint (spin's watch of the counter, the CPU of a side's last move), or
- * stores under the lock that the other side may see late: a decrement of
- * `waiters`, or wake_one's set of `pending` (pcq_close's is under both
- * locks, and every load of `pending` holds one of them). Seen late, either
- * only sends the other side to take the lock and find no one to wake (or
- * the wake-up already on its way), as a read just before the store does
- * in the model. What a missing fence would allow (the load of `waiters`,
- * or of `pending`, performed before the store of `moved`) is the NO_FENCE
- * and PENDING_EARLY variants.
+ * `pending`, registration of `batch_need` and loads give the Dekker
+ * pairs. The relaxed accesses elsewhere in the C are under the lock that
+ * orders them (wake_one's, pass_baton's, wake_batch_locked's and the
+ * shutters' reads of `waiters`, `pending`, `batch_waiters` and
+ * `batch_need`), or only a hint (spin's watch of the counter, the CPU of
+ * a side's last move), or stores under the lock that the other side may
+ * see late: a decrement of `waiters` or `batch_waiters`, wake_one's set of
+ * `pending`, wake_batch_locked's reset of `batch_need` (the stores under
+ * both locks are seen by every load, which holds one of them). Seen late,
+ * each only sends the other side to take the lock and find no one to wake
+ * (or the wake-up already on its way), as a read just before the store
+ * does in the model. What a missing fence would allow (the load of
+ * `waiters`, or of `pending`, performed before the store of `moved`) is
+ * the NO_FENCE and PENDING_EARLY variants.
  *
  * Configurations (spin -D...):
  *  default      the closer joins the producers, then closes (the usual
@@ -85,24 +143,47 @@
  *  CLOSE_RACE   the closer runs pcq_close at any moment, racing the
  *               producers: pushes may fail with EPIPE, and what was
  *               accepted must still be drained exactly.
+ *  ABORT        the closer runs pcq_abort at any moment, racing everyone
+ *               (with QUOTA, once all have ended); init then drains what
+ *               is left, as the owner would with pcq_drain.
  *  CANCEL       up to CANCELS (1) threads are cancelled inside their
  *               condition wait, asleep or already woken (then the wake-up
  *               meant for them is consumed: the worst case POSIX allows);
  *               wait_cancelled() runs and the thread ends. The others
- *               must still finish and drain everything accepted.
- *  QUOTA        each consumer pops exactly NP * NV / NC elements (pcq_pop
- *               or pcq_pop_many of at most what it still needs) and ends;
- *               the closer joins everyone, then closes. A caller that
- *               shares out a known amount of work so, rather than
- *               draining until EPIPE, relies on every wake-up reaching a
- *               thread that still pops. (Not with CANCEL: a cancelled
- *               consumer leaves its share behind, a hang of the caller's
- *               making.)
+ *               must still finish and drain everything accepted. (Not
+ *               with batch waiters: batch_wait_cancelled() is not
+ *               modelled.)
+ *  QUOTA        each consumer and batch waiter pops exactly
+ *               NP * NV / (NC + NB) elements (a call asks for at most what
+ *               it still needs, a batch waiter's min too) and ends; the
+ *               closer joins everyone, then closes. A caller that shares
+ *               out a known amount of work so, rather than draining until
+ *               EPIPE, relies on every wake-up reaching a thread that still
+ *               pops; and a batch waiter's count, on a wake-up that comes
+ *               before the close. (Not with CANCEL: a cancelled consumer
+ *               leaves its share behind, a hang of the caller's making.)
+ *  NB           batch waiters: 1 calls pcq_pop_batch(BMIN, BMAX) (2, 2),
+ *               2 adds one with (BMIN2, BMAX2) (3, 3), until EPIPE.
+ *  DEADLINE     a batch waiter's call may have a deadline: DEADLINES (1)
+ *               of them pass in a run, at any moment the call is waiting
+ *               (before a sleep, or as a wait's timeout); the call then
+ *               takes what is there, or returns ETIMEDOUT when empty, and
+ *               the waiter calls again. (Not with RESIZE or a capacity of
+ *               1: a timed wait on the plain condition variable is not
+ *               modelled.)
+ *  RESIZE       a resizer calls pcq_set_capacity(RS1), then (RS2) (1,
+ *               then 3), at any moment, racing everyone.
+ *  SYNC         a producer pushes its next value only once its last one
+ *               was popped (a request answered before the next is sent):
+ *               no later push then wakes a consumer that a lost wake-up
+ *               left asleep.
  *  NP NC CAP NV SPURIOUS BATCH CANCELS  sizes (see the defaults below).
  *  NO_VALID_PENDING  leave the model-only pending <= waiters out of
  *               valid() (side_valid's pending <= 1 stays), so that a
  *               broken variant shows the hang it causes rather than the
  *               invariant it breaks first.
+ *  NO_VALID_NEED  likewise for batch_need <= every sleeping batch
+ *               waiter's count.
  *
  * Broken variants, each expected to fail (make model checks they do):
  *  NO_FENCE      the mover reads the other side's `waiters` before it
@@ -165,6 +246,60 @@
  *                sleeps beside the second element for good. With
  *                consumers that pop until EPIPE a wake-up not passed on is
  *                only late (close wakes every sleeper).
+ *  BATCH_NO_REGISTER  batch_sleep_once() does not register its count in
+ *                `batch_need`: it stays NONE, so no push finds a batch
+ *                wake-up due and pass_baton's wake_batch_locked skips it.
+ *                batch_need <= its count fails as it sleeps; with
+ *                NO_VALID_NEED (and QUOTA: the plain consumer takes its 2,
+ *                ends, and the close waits for everyone) the batch waiter
+ *                sleeps beside its 2 elements for good. Without QUOTA the
+ *                close would wake it: only late.
+ *  BATCH_NO_RECHECK  batch_sleep_once() does not look after announcing
+ *                itself and registering its count (it trusts its copy):
+ *                the last push publishes between the announcement and the
+ *                registration, finds `batch_need` still NONE (reset by the
+ *                broadcast that woke the waiter before) and wakes no one;
+ *                the waiter registers 2 and sleeps on its stale copy
+ *                beside its 2 elements (with QUOTA, as above).
+ *  BATCH_SIGNAL  wake_batch_locked() signals one batch waiter instead of
+ *                broadcasting, and forgets the counts (batch_need = NONE),
+ *                as before: with two batch waiters of mins 2 and 3
+ *                (capacity 3, QUOTA: 3 elements each), a push of 2 wakes
+ *                the one with min 2 only, and the reset forgets the
+ *                other's 3: batch_need <= its count fails at once; with
+ *                NO_VALID_NEED, the last 3 elements come in with no count
+ *                registered, and the waiter with min 3 sleeps beside them
+ *                for good.
+ *  ABORT_NO_BROADCAST  shut_locked() (pcq_abort's, as pcq_close's) leaves
+ *                out wake_batch_locked(): a batch waiter asleep when the
+ *                queue is aborted never learns it.
+ *  RESIZE_NO_WAKE  pcq_set_capacity does not broadcast to the producers'
+ *                waiters: a producer asleep on a full ring of capacity 1
+ *                stays asleep when it grows to 2 (with no consumer, nothing
+ *                else makes room).
+ *  NO_PASS_ON    (with RESIZE) a batch caller back from the plain wait
+ *                does not pass a wake-up on (2fd1da1's second part
+ *                undone). At capacity 1 a pop_batch(min 2) sleeps on the
+ *                plain condition variable; the capacity grows to 3 and the
+ *                resize's broadcast sets `pending`; a pcq_pop goes to
+ *                sleep beside it; a push finds `pending` set and sends no
+ *                wake-up; the batch caller clears `pending`, refuses the
+ *                one element (it needs 2 now) and sleeps as a batch
+ *                waiter; the pcq_pop sleeps beside the element for good
+ *                (with SYNC: no second push comes to wake it).
+ *  RESIZE_NO_POP_WAKE  (with NO_PASS_ON: both parts of 2fd1da1 undone)
+ *                pcq_set_capacity broadcasts only to the producers'
+ *                waiters and the batch waiters: the batch caller asleep as
+ *                a plain pop takes the one wake-up the push sends for its
+ *                element, refuses it and sleeps as a batch waiter; the
+ *                pcq_pop beside it is never woken (the bug the model found
+ *                before 2fd1da1). RESIZE_NO_POP_WAKE alone passes every
+ *                configuration tried: the pass-on alone closes the hole,
+ *                the pop side's broadcast alone does not (NO_PASS_ON);
+ *                the C keeps both (the broadcast sends a batch caller
+ *                asleep as a plain pop to the batch condition variable at
+ *                once, rather than at the next push). Not a variant alone,
+ *                then.
  *
  * How the Promela maps to the C
  * -----------------------------
@@ -172,43 +307,63 @@
  *                        A thread takes it in a step's guard (so it blocks
  *                        until free); unlock() asserts that the caller
  *                        owns it and checks valid(d).
- *  s->cv                 `cvset[CV(d)]`: the set of threads blocked in the
- *                        condition variable, one bit per thread
- *                        (producers 0..NP-1, consumers NP..).
+ *  s->cv, q->batch_cv    `cvset[CV(d)]`, `cvset[BCV]`: the set of threads
+ *                        blocked in the condition variable, one bit per
+ *                        thread (producers 0..NP-1, consumers NP..NP+NC-1,
+ *                        batch waiters after them).
  *  s->moved, s->seen,    `moved[d]`, `seen[d]`, `pos[d]` (tail for PUSH,
  *  s->pos                head for POP, with the compare-and-subtract wrap);
  *                        d is PUSH (0) or POP (1), as enum dir. The counts
  *                        never exceed NP * NV, so they do not wrap.
  *  s->waiters,           `waiters[d]`, `pending[d]`, `closed[d]`,
- *  s->pending, s->closed `high_water` (the push side's).
- *  s->high_water
+ *  s->pending, s->closed `high_water` (the push side's); the two sides'
+ *  s->aborted,           `aborted`, one flag (both are set together, under
+ *  s->high_water         both locks).
+ *  batch_waiters,        `batch_waiters`, `batch_need` (NONE for
+ *  batch_need (pop side) UINT64_MAX).
+ *  q->cap, q->ring       `cap`, `ringsz` (both locks to write).
  *  slots                 `ring[]` holds value ids, 0 = empty slot: a push
  *                        asserts it writes only empty slots, a pop that it
  *                        reads only full ones, and empties them.
  *  look(), available(),  look(d): seen[d] = moved[other]; ROOM(d) is
- *  room_by(), can_go()   room_by() with the copy; available() and can_go()
+ *  room_by(), can_go()   room_by() with the copy (room 0 while the size is
+ *                        at or above the capacity); available() and can_go()
  *                        are spelled out where the C calls them: the copy
  *                        first, look only when it says 0.
+ *  batch_min()           WANT: min(the call's min, cap).
  *  move()                the copy and pos in MOVE; the seq_cst store of
  *                        `moved` there too, unless available() looked in
  *                        that step, then it is PUBLISH; then, for a push
  *                        that would raise the high-water mark, HWLOOK (look
  *                        again, raise it).
- *  needs_wake()          SLEEPERS (load waiters[other]), then, if it is
- *                        > 0, PENDING (load pending[other]): wake =
- *                        waiters > 0 && pending == 0 (x->wake_other, or
- *                        the fast path's `wake`). Two racy loads, two
- *                        steps.
+ *  after_move()          needs_wake(): SLEEPERS (load waiters[other]), then,
+ *                        if it is > 0, PENDING (load pending[other]): wake
+ *                        = waiters > 0 && pending == 0 (the C's
+ *                        WAKE_OTHER). Two racy loads, two steps. Then, for
+ *                        a push, batch_wake_due(): BSLEEPERS (load
+ *                        batch_waiters), then if > 0 BNEED (load batch_need,
+ *                        compare with its size): bwake (WAKE_BATCH). The
+ *                        pollable descriptors' part is not modelled.
  *  pass_baton()          in settle(); the BATON step when can_go() has
  *                        to look; wake_one()'s store of `pending` in the
  *                        SIGNAL step, as settle() and BATON follow a racy
- *                        load.
+ *                        load. Then, on the pop side, wake_batch_locked()
+ *                        (batch_baton()): with batch waiters, when closed,
+ *                        BBRESET (batch_need = NONE, broadcast); else, when
+ *                        a count is registered, BBATON (its look), then
+ *                        BBRESET if the count is there.
  *  wake_one()            wake_one(d): if pending == 0 && waiters > 0:
  *                        pending = 1 and signal.
  *  wake_side()           WAKE (after the call's unlock) or MIDWAKE (a push
  *                        batch that filled the ring: unlock, wake, lock,
  *                        move_now again): lock the other side, wake_one,
  *                        unlock.
+ *  wake_batch()          BWAKE (after WAKE, or alone; mid-batch too): lock
+ *  wake_batch_locked()   the pop side; with batch waiters, if closed:
+ *                        batch_need = NONE, broadcast; else if a count is
+ *                        registered, look; if it is there, BWRESET
+ *                        (batch_need = NONE, broadcast); unlock.
+ *  do_after()            WAKE, then BWAKE, from outside the mover's lock.
  *  back_from_wait()      back_from_wait(d): waiters--; pending = 0, in
  *                        WOKEN's step. Two racy stores in one step: the
  *                        other side reads them only in needs_wake(), in
@@ -223,18 +378,35 @@
  *                        again; else join the set and release the mutex in
  *                        ONE step), WOKEN (out of the set and the mutex
  *                        free: take it, back_from_wait).
+ *  transfer()'s pass-on  PASSON, after WOKEN for a batch caller (one that
+ *                        slept as a plain pop): available() (the copy, or a
+ *                        look when it says 0); if 0 < it < its count,
+ *                        wake_one (in PASSWAKE when it looked). After
+ *                        UNANNOUNCE the C asks too, but the capacity cannot
+ *                        have changed under the lock, so the count is still
+ *                        1 and the test false: not modelled there.
+ *  batch_sleep_once()    BANNOUNCE (batch_waiters++), BREGISTER
+ *                        (batch_need = its count, when below it), BRECHECK
+ *                        (closed or look >= its count: BUNANNOUNCE
+ *                        (batch_waiters--) and move_now again; else join
+ *                        the batch set and release the mutex in one step),
+ *                        BWOKEN (out of the set and the mutex free: take
+ *                        it, batch_waiters--; or, with DEADLINE, time out).
  *  pthread_cond_wait     the join above; the thread then blocks until its
  *                        bit is cleared, by a signal or a broadcast, and
  *                        re-acquires the mutex, competing like any other
  *                        locker. Or it returns spuriously:
- *                        WOKEN may also run with its bit still set (it
- *                        clears it), at most SPURIOUS times in a run, for
- *                        any waiter, whenever the mutex is free. (Leaving
- *                        the set spuriously earlier, while the mutex is
- *                        taken, reaches nothing more: a signal in between
- *                        finds one member fewer, which the model also
- *                        reaches by that signal waking this thread, with
- *                        a spurious wake-up left over.)
+ *                        WOKEN (BWOKEN) may also run with its bit still set
+ *                        (it clears it), at most SPURIOUS times in a run,
+ *                        for any waiter, whenever the mutex is free.
+ *                        (Leaving the set spuriously earlier, while the
+ *                        mutex is taken, reaches nothing more: a signal in
+ *                        between finds one member fewer, which the model
+ *                        also reaches by that signal waking this thread,
+ *                        with a spurious wake-up left over.)
+ *  pthread_cond_timedwait  (DEADLINE, batch waiters) BWOKEN may also run
+ *                        with the bit set as a timeout, while the call's
+ *                        deadline has passed or one may still pass.
  *  pthread_cond_signal   cv_signal(): if the set is non-empty, clear one
  *                        member's bit, chosen nondeterministically (every
  *                        choice is explored); else nothing.
@@ -251,6 +423,7 @@
  *                        the thread ends (its call returns ECANCELED in
  *                        the model so the process can record what a
  *                        cancelled push_many had put in).
+ *  batch_wait_cancelled()  not modelled (no CANCEL with batch waiters).
  *  spin()                unlock; lock (the next MOVE step): between the
  *                        two, every other thread may run. The C watches
  *                        the other side's counter meanwhile (a hint,
@@ -262,81 +435,118 @@
  *                        that stopped spinning) is the run where MOVE
  *                        comes straight after the unlock.
  *  xfer_one(),           thread(): lock, then transfer()'s loop with the
- *  xfer_many(),          same order of tests (closed push -> EPIPE;
- *  transfer(),           room/elements -> move min(avail, n - done),
- *  move_now()            needs_wake, pass_baton if complete (pop, or
- *                        push with all n in), 0 if complete; closed and
- *                        empty pop -> EPIPE; else EAGAIN: wake the other
+ *  xfer_many(),          same order of tests (aborted -> ECANCELED; closed
+ *  pcq_pop_batch(),      push -> EPIPE; room/elements (a batch that asks
+ *  transfer(),           for more than its copy shows looks again) ->
+ *  move_now()            closed and empty pop -> EPIPE, empty -> EAGAIN; a
+ *                        batch waiter's count not there, not closed, not
+ *                        expired -> EAGAIN; else move min(avail, n - done),
+ *                        after_move, pass_baton if complete (pop, or
+ *                        push with all n in), 0 if complete; on EAGAIN: a
+ *                        timed call whose deadline passed takes what is
+ *                        there (expired) or fails; else wake the other
  *                        side mid-batch if owed, else spin once, else
- *                        sleep_once; loop), then unlock and wake_side if
- *                        owed. The call's size n is chosen at its first
+ *                        sleep_once or, for a count above 1,
+ *                        batch_sleep_once; loop), then unlock and
+ *                        do_after. The call's size n is chosen at its first
  *                        copy (choose_n()). Only the blocking mode
- *                        (pcq_push, pcq_pop, pcq_push_many, pcq_pop_many)
- *                        is modelled: try and timed calls leave the loop
- *                        earlier but wait and wake the same way (a timeout
- *                        is a spurious return, then the same re-check
- *                        before ETIMEDOUT). xfer_one()'s fast path (room
- *                        or an element at once: move 1, needs_wake,
- *                        pass_baton, unlock, wake_side if owed) is the
- *                        loop's first pass for n = 1; when it finds none,
- *                        its look is taken again by move_now() before
- *                        anything else is read, so the model's one look
- *                        stands for both.
- *  pcq_close()           closer: lock PUSH, then POP; for each side:
- *                        closed, and if it has waiters: pending = 1 and
- *                        broadcast; unlock POP, then PUSH.
+ *                        (pcq_push, pcq_pop, pcq_push_many, pcq_pop_many,
+ *                        pcq_pop_batch; with DEADLINE, pcq_pop_batch's
+ *                        timed mode) is modelled: try and timed calls
+ *                        leave the loop earlier but wait and wake the same
+ *                        way (a timeout is a spurious return, then the same
+ *                        re-check before ETIMEDOUT). xfer_one()'s fast path
+ *                        (room or an element at once: move 1, after_move,
+ *                        pass_baton, unlock, do_after) is the loop's first
+ *                        pass for n = 1; when it finds none, its look is
+ *                        taken again by move_now() before anything else is
+ *                        read, so the model's one look stands for both.
+ *  pcq_close(),          closer: lock PUSH, then POP; shut_locked(): for
+ *  pcq_abort(),          each side: closed (and with ABORT, aborted), and
+ *  shut_locked()         if it has waiters: pending = 1 and broadcast; then
+ *                        wake_batch_locked(), which broadcasts to the batch
+ *                        waiters of a closed queue; unlock POP, then PUSH.
+ *  pcq_set_capacity(),   resizer: lock PUSH, then POP; regrow() if the
+ *  regrow()              capacity is above the slots; cap; for each side
+ *                        with waiters: pending = 1 and broadcast; with
+ *                        batch waiters: batch_need = NONE and broadcast;
+ *                        unlock POP, then PUSH. Its ENOMEM is not modelled.
+ *  pcq_drain()           init, at the end: what is left, by the owner.
  *  side_valid()          valid(d), with pending <= 1 and the model's own
  *                        checks, at every release of mtx[d].
  *  statistics, spin      not modelled (no effect on the protocol).
- *  budgets, s->cpu
+ *  budgets, s->cpu,
+ *  q->low, pcq_peek,
+ *  pollable descriptors
  *  PCQ_INJECT_SPURIOUS   not modelled: the test build's early return
  *                        (unlock; lock) is the spin step again.
  *
- * Steps. Each producer and consumer is a `worker` process, a machine over
- * its `pc`: each option of thread()'s loop is one step, one atomic Promela
- * statement, named by the pc it runs at (MOVE, PUBLISH, ... above the
- * queue's variables). A step holds at most one racy access: a store or
- * load of `moved`, `waiters` or `pending`, which one side writes under its
- * own lock and the other reads under its own lock or none (pcq_close's
- * stores of `pending` are not racy: it holds both locks, and every load
- * holds one). The rest of a step is accesses guarded by a lock the thread
- * holds (no other thread sees them until it lets go), a lock taken in its
- * guard, lock releases at its end, and ring slots, which the counters
- * hand from side to side so that no two threads touch one at once
- * (ring_put and ring_get assert the slot is in the state the hand-off
- * promises). That is Lipton's reduction
+ * Steps. Each producer, consumer and batch waiter is a `worker` process,
+ * a machine over its `pc`: each option of thread()'s loop is one step,
+ * one atomic Promela statement, named by the pc it runs at (MOVE,
+ * PUBLISH, ... above the queue's variables). A step holds at most one racy
+ * access: a store or load of `moved`, `waiters`, `pending`,
+ * `batch_waiters` or `batch_need`, which one side writes under its own
+ * lock and the other reads under its own lock or none (the stores of
+ * pcq_close, pcq_abort and pcq_set_capacity are not racy: they hold both
+ * locks, and every load holds one). The rest of a step is accesses
+ * guarded by a lock the thread holds (no other thread sees them until it
+ * lets go), a lock taken in its guard, lock releases at its end, and ring
+ * slots, which the counters hand from side to side so that no two threads
+ * touch one at once (ring_put and ring_get assert the slot is in the
+ * state the hand-off promises). That is Lipton's reduction
  * (acquisitions move right, releases left, guarded accesses either way,
  * one non-mover per step): every interleaving of the C's statements is
  * equivalent to one of these steps'. So every racy access is a step of
  * its own, in the C's order: the publish, each look, the announce and its
  * undoing, needs_wake's reads of the other side's waiters and pending,
- * wake_one's set of pending (one exception: back_from_wait, see above); in
+ * wake_one's set of pending, batch_wake_due's two loads, the batch
+ * announce, registration, re-check and undoing, each reset of batch_need
+ * under the pop lock alone (one exception: back_from_wait, see above); in
  * C a step is several statements, in the model it cannot be cut. The
  * waiter sets too change only under their side's lock: a thread leaves
- * its set, spuriously or cancelled, in the step that takes the lock back.
- * SIGNAL_UNLOCKED breaks the premise (pending and the set are then
- * touched without the lock): there the signal, its test, and the
+ * its set, spuriously, timed out or cancelled, in the step that takes the
+ * lock back. SIGNAL_UNLOCKED breaks the premise (pending and the set are
+ * then touched without the lock): there the signal, its test, and the
  * sleeper's join are steps of their own.
- * A step blocks only in its guard, except pcq_close's, which may pause
- * between its two locks holding the first, as the C does.
+ * A step blocks only in its guard, except pcq_close's and
+ * pcq_set_capacity's, which may pause between their two locks holding the
+ * first, as the C does.
  *
  * Why spurious wake-ups are bounded: with an unbounded supply, a thread
  * that missed its wake-up could always wake spuriously, so a lost wake-up
  * would be a livelock, not a deadlock, and a safety run (-DSAFETY) would
  * not see it. With a budget, every run that uses up the budget (or never
  * touches it) must still end; runs with 0..SPURIOUS spurious wake-ups at
- * any points are all explored.
+ * any points are all explored. Deadlines are bounded (DEADLINES) for the
+ * same reason.
  *
  * Why ghosts sit in ring_get(): the pop order is the order elements leave
  * the ring under the pop lock, so duplication and FIFO are checked there,
  * at one instant, not later in the consumer where pops could be reordered.
  */
 
+
 #ifndef NP
 #define NP 2 /* producers */
 #endif
 #ifndef NC
-#define NC 2 /* consumers */
+#define NC 2 /* consumers: pcq_pop, pcq_pop_many */
+#endif
+#ifndef NB
+#define NB 0 /* batch waiters: pcq_pop_batch with a min above 1 (0, 1 or 2) */
+#endif
+#ifndef BMIN
+#define BMIN 2 /* the first batch waiter's min */
+#endif
+#ifndef BMAX
+#define BMAX BMIN /* and its max */
+#endif
+#ifndef BMIN2
+#define BMIN2 3 /* the second batch waiter's min */
+#endif
+#ifndef BMAX2
+#define BMAX2 BMIN2 /* and its max */
 #endif
 #ifndef CAP
 #define CAP 2 /* capacity */
@@ -353,30 +563,96 @@
 #ifndef CANCELS
 #define CANCELS 1 /* with CANCEL: cancellations allowed in one run */
 #endif
+#ifndef DEADLINES
+#define DEADLINES 1 /* with DEADLINE: deadlines that pass in one run */
+#endif
+#ifdef RESIZE
+#ifndef RS1
+#define RS1 1 /* the resizer's first capacity */
+#endif
+#ifndef RS2
+#define RS2 3 /* and its second */
+#endif
+#endif
 
 #define PUSH 0 /* enum dir */
 #define POP 1
 #define EPIPE 32
-#define ECANCELED 125 /* model only: the thread ended in wait_cancelled() */
+#define ETIMEDOUT 110
+#define ECANCELED 125 /* pcq_abort; or (CANCEL) the thread ended in wait_cancelled() */
 
 #ifdef ONE_CV
 #define CV(d) 0 /* broken: one condition variable for both sides */
 #else
 #define CV(d) (d)
 #endif
+#define BCV 2 /* the batch waiters' condition variable: cvset[BCV] */
 #define BIT(t) (1 << (t))
-#define CLOSER (NP + NC) /* the closer's thread index */
+#define NW (NP + NC + NB) /* workers: producers, consumers, batch waiters */
+#define CLOSER NW         /* the closer's thread index (mutex owner NW + 1) */
+#define RESIZER (NW + 1)  /* the resizer's */
 #define NVAL (NP * NV)
-
-/* room_by() with side d's copy of the other side's counter: room (push)
- * or elements (pop). */
-#define ROOM(d) ((d) == PUSH -> CAP - (moved[PUSH] - seen[PUSH]) : seen[POP] - moved[POP])
-
-#if NP + NC > 8
-#error "waiter sets are one byte: at most 8 producers + consumers"
+#define NONE 255 /* batch_need: UINT64_MAX, no count known */
+#ifdef RESIZE
+#define NOTHERS 2 /* the closer and the resizer */
+#else
+#define NOTHERS 1
 #endif
-#if NVAL > 255
+
+/* Slots the ring may have: the largest capacity it is given. */
+#if defined(RESIZE) && RS1 > CAP && RS1 >= RS2
+#define RINGMAX RS1
+#elif defined(RESIZE) && RS2 > CAP
+#define RINGMAX RS2
+#else
+#define RINGMAX CAP
+#endif
+
+/* room_by() with side d's copy of the other side's counter: room (push;
+ * 0 while the size is at or above the capacity, as a shrink may leave it)
+ * or elements (pop). */
+#define SIZE_P (moved[PUSH] - seen[PUSH])
+#define ROOM(d) ((d) == PUSH -> (SIZE_P < cap -> cap - SIZE_P : 0) : seen[POP] - moved[POP])
+
+/* A consumer's min for this call (1 for pcq_pop and pcq_pop_many; with
+ * QUOTA no more than it still needs), and batch_min(): the count it waits
+ * for, its min or the whole ring when the min is above the capacity. */
+#ifdef QUOTA
+#define CMIN (bmin < left -> bmin : left)
+#else
+#define CMIN bmin
+#endif
+#define WANT (CMIN < cap -> CMIN : cap)
+
+/* SYNC: a producer pushes its next value only once its last one was
+ * popped (a request answered before the next is sent). */
+#ifdef SYNC
+#define SYNC_OK(d) (pc != IDLE || d == POP || seq == 0 || got[me * NV + seq - 1])
+#else
+#define SYNC_OK(d) true
+#endif
+
+/* A batch waiter's call that expired (took what is there). */
+#ifdef DEADLINE
+#define EXPIRED expired
+#else
+#define EXPIRED false
+#endif
+
+#if NW > 8
+#error "waiter sets are one byte: at most 8 producers, consumers and batch waiters"
+#endif
+#if NVAL > 254
 #error "counters are bytes"
+#endif
+#if NB > 2
+#error "at most 2 batch waiters"
+#endif
+#if NB > 0 && defined(CANCEL)
+#error "batch_wait_cancelled() is not modelled: no CANCEL with batch waiters"
+#endif
+#if defined(DEADLINE) && NB > 0 && (defined(RESIZE) || CAP < 2)
+#error "a timed wait on the plain condition variable (min above a capacity of 1) is not modelled"
 #endif
 
 /* Steps of a call (values of a worker's pc; model.sh names them so). */
@@ -400,61 +676,110 @@
 #define WAKE_SIG 17   /* SIGNAL_UNLOCKED only: the signal of WAKE */
 #define MIDWAKE_SIG 18 /* SIGNAL_UNLOCKED only: the signal of MIDWAKE */
 #define END 19        /* the thread ended */
+#define BSLEEPERS 20  /* batch_wake_due(): its load of batch_waiters */
+#define BNEED 21      /* batch_wake_due(): its load of batch_need */
+#define BWAKE 22      /* do_after(): wake_batch(), lock the pop side, wake_batch_locked()'s look */
+#define BWRESET 23    /* wake_batch(): batch_need = none, broadcast, unlock the pop side */
+#define BBATON 24     /* pass_baton() (pop): wake_batch_locked()'s look */
+#define BBRESET 25    /* pass_baton() (pop): batch_need = none, broadcast */
+#define BANNOUNCE 26  /* batch_sleep_once(): batch_waiters++ */
+#define BREGISTER 27  /* batch_sleep_once(): batch_need = need */
+#define BRECHECK 28   /* batch_sleep_once(): closed || look() >= need, else wait */
+#define BUNANNOUNCE 29 /* batch_sleep_once(): it can go after all: batch_waiters-- */
+#define BWOKEN 30     /* in the batch waiters' wait: out of the set, re-lock, batch_waiters-- */
+#define PASSON 31     /* transfer(): a batch caller back from the plain wait: available(), pass on? */
+#define PASSWAKE 32   /* transfer(): its wake_one(), after available() had to look */
 
-/* ---- the queue, as in struct pcq / struct side ---- */
+/* ---- the queue, as in struct pcq_queue / struct side ---- */
 byte mtx[2];
-byte cvset[2];
-byte ring[CAP];
-byte moved[2];   /* atomic: stored under mtx[d], loaded anywhere */
-byte pos[2];     /* mtx[d] */
-byte seen[2];    /* mtx[d] */
-byte high_water; /* mtx[PUSH] */
-byte waiters[2]; /* atomic: changed under mtx[d], loaded anywhere */
-byte pending[2]; /* atomic: changed under mtx[d], loaded anywhere */
-bool closed[2];  /* both locks to write, mtx[d] to read */
+byte cvset[3];       /* PUSH's, POP's, and the batch waiters' (BCV, on mtx[POP]) */
+byte ring[RINGMAX];
+byte moved[2];       /* atomic: stored under mtx[d], loaded anywhere */
+byte pos[2];         /* mtx[d] */
+byte seen[2];        /* mtx[d] */
+byte high_water;     /* mtx[PUSH] */
+byte waiters[2];     /* atomic: changed under mtx[d], loaded anywhere */
+byte pending[2];     /* atomic: changed under mtx[d], loaded anywhere */
+bool closed[2];      /* both locks to write, mtx[d] to read */
+bool aborted;        /* both locks to write, either to read (one flag for the two sides') */
+byte cap = CAP;      /* both locks to write, either to read */
+byte ringsz = CAP;   /* slots in the ring: both locks to write, either to read */
+byte batch_waiters;  /* atomic: changed under mtx[POP], loaded anywhere */
+byte batch_need = NONE; /* atomic: changed under mtx[POP], loaded anywhere */
 
 /* ---- the world around it ---- */
 byte spurious = SPURIOUS; /* spurious wake-ups left */
 byte prod_done;           /* producers that returned (or were cancelled) */
-byte finished;            /* producers, consumers and closer that ended */
+byte finished;            /* workers that ended */
+byte others;              /* the closer and the resizer, once ended */
 byte sleeping[2];         /* threads of side d inside pthread_cond_wait */
+byte bsleeping;           /* batch waiters inside pthread_cond_wait on BCV */
 #ifdef CANCEL
 byte cancels = CANCELS;   /* cancellations left */
 #define ASLEEP_OUT (spurious > 0 || cancels > 0)
 #else
 #define ASLEEP_OUT (spurious > 0)
 #endif
+#ifdef DEADLINE
+byte deadlines = DEADLINES; /* deadlines that may still pass */
+#define TIMEOUT_OK (gone || deadlines > 0)
+#else
+#define TIMEOUT_OK false
+#endif
 
 /* ---- ghosts for the checks ---- */
 bit ok[NVAL];       /* value v was accepted (push returned it as moved) */
 bit got[NVAL];      /* value v was popped */
 byte next_out[NP];  /* next sequence number expected from producer p */
+byte stamp[NVAL];   /* value v in the ring: its place in the push order, from 1 */
+#if NB > 0
+byte bwant[NB];     /* batch waiter b asleep on BCV: the count it checked for */
+#endif
 
-/* side_valid() (pcq.c's, plus pending <= 1 and the model's own checks),
- * wherever mtx[d] is let go. */
-inline valid(d)
+/* unlock(): side_valid() (pcq.c's, plus pending <= 1 and the model's own
+ * checks), then mtx[d] let go; the caller must own it. */
+inline valid(me, d)
 {
+    d_step {
     if
     :: d == PUSH ->
-        assert(moved[PUSH] >= seen[PUSH] && moved[PUSH] - seen[PUSH] <= CAP &&
-               pos[PUSH] < CAP && pos[PUSH] == moved[PUSH] % CAP &&
-               high_water <= CAP && moved[PUSH] - seen[PUSH] <= high_water)
+        assert(moved[PUSH] >= seen[PUSH] && moved[PUSH] - seen[PUSH] <= ringsz &&
+               pos[PUSH] < ringsz && high_water <= ringsz &&
+               moved[PUSH] - seen[PUSH] <= high_water)
+#ifndef RESIZE
+        ; assert(pos[PUSH] == moved[PUSH] % CAP)
+#endif
     :: else ->
-        assert(seen[POP] >= moved[POP] && pos[POP] < CAP && pos[POP] == moved[POP] % CAP)
+        assert(seen[POP] >= moved[POP] && pos[POP] < ringsz);
+#ifndef RESIZE
+        assert(pos[POP] == moved[POP] % CAP);
+#endif
+        /* every batch waiter counted sleeps, and (model only) each one
+         * asleep is covered by batch_need: the least count any of them
+         * waits for is registered, or a broadcast woke them all */
+        assert(batch_waiters == bsleeping);
+#if NB > 0 && !defined(NO_VALID_NEED)
+        assert((cvset[BCV] & BIT(NP + NC)) == 0 || batch_need <= bwant[0]);
+#endif
+#if NB > 1 && !defined(NO_VALID_NEED)
+        assert((cvset[BCV] & BIT(NP + NC + 1)) == 0 || batch_need <= bwant[1]);
+#endif
+        skip
     fi;
-    assert(moved[POP] <= moved[PUSH] && moved[PUSH] - moved[POP] <= CAP);
+    assert(moved[POP] <= moved[PUSH] && moved[PUSH] - moved[POP] <= ringsz);
     assert(pending[d] <= 1);
 #ifndef NO_VALID_PENDING
     assert(pending[d] <= waiters[d]);
 #endif
-    assert(waiters[d] == sleeping[d])
+    assert(waiters[d] == sleeping[d]);
+    assert(mtx[d] == me + 1);
+    mtx[d] = 0
+    }
 }
 
 inline unlock(me, d)
 {
-    valid(d);
-    assert(mtx[d] == me + 1);
-    mtx[d] = 0
+    valid(me, d)
 }
 
 /* look(): side d reads the other side's counter afresh (seq_cst). */
@@ -494,6 +819,18 @@ inline wake_one(d)
     fi
 }
 
+/* wake_batch_locked()'s wake-up, once it is due (the pop side's lock
+ * held): no count known any more; every batch waiter looks again. */
+inline batch_broadcast()
+{
+    batch_need = NONE;
+#ifdef BATCH_SIGNAL
+    cv_signal(BCV) /* broken: one batch waiter, any one */
+#else
+    cv_broadcast(BCV)
+#endif
+}
+
 /* back_from_wait(): woken, spurious, timed out or cancelled; any return
  * counts as the one a pending wake-up was meant for. */
 inline back_from_wait(d)
@@ -504,40 +841,45 @@ inline back_from_wait(d)
 #endif
 }
 
-/* ring_put(): k values base+done .. into the ring at the tail. */
+/* ring_put(): k values base+done .. into the ring at the tail; each
+ * stamped with its place in the push order. */
 inline ring_put(k)
 {
+    d_step {
     i = 0;
     do
     :: i < k ->
         slot = pos[PUSH] + i;
         if
-        :: slot >= CAP -> slot = slot - CAP
+        :: slot >= ringsz -> slot = slot - ringsz
         :: else -> skip
         fi;
         assert(ring[slot] == 0); /* only a slot a pop has emptied */
         ring[slot] = base + done + i;
+        stamp[base + done + i - 1] = moved[PUSH] + i + 1;
         i++
     :: else -> break
     od;
     pos[PUSH] = pos[PUSH] + k;
     if
-    :: pos[PUSH] >= CAP -> pos[PUSH] = pos[PUSH] - CAP
+    :: pos[PUSH] >= ringsz -> pos[PUSH] = pos[PUSH] - ringsz
     :: else -> skip
     fi;
     i = 0;
     slot = 0
+    }
 }
 
 /* ring_get(): k values from the ring at the head; checks them (ghosts). */
 inline ring_get(k)
 {
+    d_step {
     i = 0;
     do
     :: i < k ->
         slot = pos[POP] + i;
         if
-        :: slot >= CAP -> slot = slot - CAP
+        :: slot >= ringsz -> slot = slot - ringsz
         :: else -> skip
         fi;
         v = ring[slot];
@@ -546,29 +888,36 @@ inline ring_get(k)
         got[v - 1] = 1;
         assert((v - 1) % NV == next_out[(v - 1) / NV]); /* per-producer FIFO */
         next_out[(v - 1) / NV]++;
+        assert(stamp[v - 1] == moved[POP] + i + 1); /* FIFO, one piece of the queue */
+        stamp[v - 1] = 0;
         ring[slot] = 0;
         i++
     :: else -> break
     od;
     pos[POP] = pos[POP] + k;
     if
-    :: pos[POP] >= CAP -> pos[POP] = pos[POP] - CAP
+    :: pos[POP] >= ringsz -> pos[POP] = pos[POP] - ringsz
     :: else -> skip
     fi;
     i = 0;
     slot = 0;
     v = 0
+    }
 }
 
 /*
  * What the caller asked to move: pcq_push (1) or pcq_push_many (2, when
  * the producer has two values left); pcq_pop (1) or pcq_pop_many (max 2,
- * at most what a QUOTA consumer still needs). Chosen at the call's first
- * copy, not at its start: until then no step depends on n (a call that
- * fails or sleeps first does the same whatever it asked for), and choosing
- * late spares the model a copy of each of those states per choice. A
- * pop's n is kept as what it takes, min(n, what is there): nothing after
- * the copy tells the rest apart.
+ * at most what a QUOTA consumer still needs); a batch waiter's max.
+ * Chosen at the call's first copy, not at its start: until then no step
+ * depends on n (a call that fails or sleeps first does the same whatever
+ * it asked for), and choosing late spares the model a copy of each of
+ * those states per choice. When the copy shows something, n is chosen
+ * before the look that a batch whose copy understates it takes
+ * (move_now()); after a look (the copy said 0), a pop_many finding 1 is a
+ * pop, as a second look (the C's, for the batch) stands for the first. A
+ * pop's n is set to what it took once it moved: nothing after the copy
+ * tells the rest apart.
  */
 inline choose_n(me, d)
 {
@@ -583,11 +932,16 @@ inline choose_n(me, d)
 #else
         skip
 #endif
+    :: d == POP && bmin > 1 ->
+        n = bmax /* pcq_pop_batch(min, max) */
+#ifdef QUOTA
+        ; n = (n < left -> n : left)
+#endif
     :: else ->
 #if BATCH > 1
         if
-        :: avail >= 2 -> n = 2 /* pcq_pop_many, max 2 */
-        :: true                /* pcq_pop (or a pop_many of 2 finding 1) */
+        :: !fresh || avail >= 2 -> n = 2 /* pcq_pop_many, max 2 */
+        :: true                          /* pcq_pop */
         fi;
 #endif
 #ifdef QUOTA
@@ -606,6 +960,14 @@ inline choose_n(me, d)
  */
 inline end_call(me, d)
 {
+    d_step {
+#ifdef ABORT
+    /* every call begun after pcq_abort, and every call that returns
+     * after it having moved nothing, returns ECANCELED */
+    assert(!late || rc == ECANCELED);
+    assert(!aborted || done > 0 || rc == ECANCELED);
+    late = false;
+#endif
     if
     :: d == PUSH ->
         /* The first `done` values are accepted (a cancelled push_many
@@ -625,6 +987,9 @@ inline end_call(me, d)
     :: else ->
         if
         :: rc == EPIPE || rc == ECANCELED -> assert(done == 0); pc = END; finished++
+#ifdef DEADLINE
+        :: rc == ETIMEDOUT -> assert(done == 0); pc = IDLE /* a batch call's deadline, nothing there */
+#endif
         :: else ->
             assert(rc == 0 && done >= 1 && done <= n);
 #ifdef QUOTA
@@ -643,36 +1008,109 @@ inline end_call(me, d)
     base = 0;
     rc = 0;
     spun = false
+#ifdef DEADLINE
+    ; expired = false; slept = false; tmo = false; gone = false
+#endif
+    }
 }
 
-/* transfer()'s end: unlock, then wake the other side if owed. */
+/* After a wake-up of the other side done from outside this side's lock:
+ * the batch waiters' (after a push), then the call's end or, mid-batch,
+ * the next round of transfer()'s loop. */
+inline after_wake(me, d)
+{
+    if
+#if NB > 0
+    :: bwake -> pc = BWAKE
+#endif
+    :: !bwake && mid -> mid = false; pc = MOVE
+    :: else -> end_call(me, d)
+    fi
+}
+
+/* transfer()'s end: unlock, then do what after_move() said (do_after). */
 inline finish(me, d)
 {
     unlock(me, d);
     if
     :: wake -> pc = WAKE
+#if NB > 0
+    :: !wake && bwake -> pc = BWAKE
+#endif
     :: else -> end_call(me, d)
     fi
 }
 
-/* transfer()'s loop after move_now() said EAGAIN (blocking mode): a push
- * batch that filled the ring wakes the other side first; else spin once;
- * else sleep. The lock is held. */
+/* transfer()'s loop after move_now() said EAGAIN (blocking or, for a
+ * batch waiter with DEADLINE, timed mode): a timed call whose deadline
+ * passed (a batch waiter's call first takes what is there); a push batch
+ * that filled the ring wakes the other side first; else spin once; else
+ * sleep, a batch waiter on the batch waiters' condition variable when it
+ * waits for more than 1. The lock is held. */
 inline again(me, d)
 {
+#ifdef DEADLINE
+    if
+    :: d == POP && bmin > 1 ->
+        if
+        :: slept -> dl = tmo                   /* the wait timed out */
+        :: !slept && gone -> dl = true
+        :: !slept && !gone && deadlines > 0 -> /* the deadline passes now */
+            deadlines--; gone = true; dl = true
+        :: !slept && !gone -> skip              /* not yet */
+        fi
+    :: else -> skip
+    fi;
+    if
+    :: dl && !expired -> dl = false; expired = true; pc = MOVE_HELD /* take what is there */
+    :: dl && expired -> dl = false; rc = ETIMEDOUT; finish(me, d)
+    :: else ->
+#endif
     if
     :: wake -> unlock(me, d); pc = MIDWAKE
-    :: !wake && !spun -> spun = true; unlock(me, d); pc = MOVE /* spin() */
-    :: !wake && spun -> pc = ANNOUNCE
+#if NB > 0
+    :: !wake && bwake -> unlock(me, d); mid = true; pc = BWAKE
+#endif
+    :: !wake && !bwake && !spun -> spun = true; unlock(me, d); pc = MOVE /* spin() */
+    :: !wake && !bwake && spun && d == POP && WANT > 1 ->
+#ifdef DEADLINE
+        slept = true;
+#endif
+        pc = BANNOUNCE
+    :: !wake && !bwake && spun && !(d == POP && WANT > 1) ->
+#ifdef DEADLINE
+        slept = slept || (d == POP && bmin > 1);
+#endif
+        pc = ANNOUNCE
     fi
+#ifdef DEADLINE
+    fi
+#endif
 }
 
-/* move_now()'s end, after needs_wake(): a complete call passes the
- * baton and returns 0; a push batch with more to go (the ring is full)
- * goes round transfer()'s loop. The lock is held. This runs in a step
- * that made a racy access already (needs_wake's load), so a look for
- * can_go() (BATON) and wake_one()'s store of pending (SIGNAL) are steps
- * of their own. */
+/* pass_baton()'s end on the pop side, wake_batch_locked(false): batch
+ * waiters whose least count is there (a look), or all once closed. */
+inline batch_baton(me, d)
+{
+#if NB > 0
+    if
+    :: d == POP && batch_waiters > 0 && closed[POP] -> pc = BBRESET /* its store of batch_need */
+    :: d == POP && batch_waiters > 0 && !closed[POP] && batch_need != NONE -> pc = BBATON
+    :: else -> rc = 0; finish(me, d)
+    fi
+#else
+    rc = 0;
+    finish(me, d)
+#endif
+}
+
+/* move_now()'s end, after needs_wake() (and batch_wake_due()): a
+ * complete call passes the baton and returns 0; a push batch with more to
+ * go (the ring is full) goes round transfer()'s loop. The lock is held.
+ * This runs in a step that made a racy access already (a load of
+ * needs_wake or batch_wake_due), so a look for can_go() (BATON),
+ * wake_one()'s store of pending (SIGNAL) and wake_batch_locked()'s look
+ * (BBATON) are steps of their own. */
 inline settle(me, d)
 {
     if
@@ -686,11 +1124,25 @@ inline settle(me, d)
             pc = BATON /* can_go() must look */
         :: pending[d] == 0 && waiters[d] > 0 && (closed[d] || ROOM(d) > 0) ->
             pc = SIGNAL /* wake_one() */
-        :: else -> rc = 0; finish(me, d)
+        :: else -> batch_baton(me, d)
         fi
 #endif
     :: else -> again(me, d)
     fi
+}
+
+/* After needs_wake(): a push asks batch_wake_due() (when batch waiters
+ * exist in this configuration), then settles. */
+inline after_needs(me, d)
+{
+#if NB > 0
+    if
+    :: d == PUSH -> pc = BSLEEPERS
+    :: else -> settle(me, d)
+    fi
+#else
+    settle(me, d)
+#endif
 }
 
 /* move()'s publish (seq_cst), and what follows it. */
@@ -703,25 +1155,34 @@ inline publish(me, d)
     :: d == PUSH && moved[PUSH] - seen[PUSH] > high_water -> pc = HWLOOK
     :: else ->
 #ifdef NO_FENCE
-        settle(me, d)
+        after_needs(me, d)
 #else
         pc = SLEEPERS
 #endif
     fi
 }
 
-/* move_now() up to move()'s copy (the lock held): the precedence of a
- * closed push, available() (the copy, then a look if it says 0), EPIPE or
- * EAGAIN, else the copy; and the publish too when available() did not
- * look, as one step has room for one racy access. */
+/* move_now() up to move()'s copy (the lock held): the precedence of an
+ * aborted queue, a closed push, available() (the copy, then a look if it
+ * says 0, or if it shows less than a batch asks: the batch takes all
+ * there is), EPIPE or EAGAIN, a batch waiter's count not there, else the
+ * copy; and the publish too when no look was taken, as one step has room
+ * for one racy access. */
 inline move_now(me, d)
 {
     if
-    :: d == PUSH && closed[d] -> rc = EPIPE; finish(me, d) /* even with room */
+#ifdef ABORT
+    :: aborted -> rc = ECANCELED; finish(me, d)
+#endif
+    :: !aborted && d == PUSH && closed[d] -> rc = EPIPE; finish(me, d) /* even with room */
     :: else ->
         avail = ROOM(d);
         if
-        :: avail == 0 -> look(d); avail = ROOM(d); fresh = true
+        :: n == 0 && avail > 0 -> choose_n(me, d) /* the call's first copy */
+        :: else -> skip
+        fi;
+        if
+        :: avail == 0 || (avail < n - done && n > 1) -> look(d); avail = ROOM(d); fresh = true
         :: else -> skip
         fi;
 #ifdef IF_WAIT
@@ -738,15 +1199,24 @@ inline move_now(me, d)
             :: d == POP && closed[d] -> rc = EPIPE; finish(me, d) /* closed and drained */
             :: else -> again(me, d)
             fi
+#if NB > 0
+        :: avail > 0 && d == POP && avail < WANT && !closed[POP] && !EXPIRED ->
+            again(me, d) /* a batch waiter's count is not there yet */
+#endif
         :: else ->
             if
-            :: n == 0 -> choose_n(me, d) /* the call's first copy */
+            :: n == 0 -> choose_n(me, d) /* the call's first copy, after a look */
             :: else -> skip
             fi;
             k = (avail < n - done -> avail : n - done);
             if
             :: d == PUSH -> ring_put(k)
-            :: else -> ring_get(k)
+            :: else ->
+                /* a pop moves once: one piece; a batch waiter's is at
+                 * least its count unless closed or expired */
+                assert(done == 0 && (k >= WANT || closed[POP] || EXPIRED));
+                ring_get(k);
+                n = k
             fi;
 #if defined(NO_FENCE)
             pc = SLEEPERS /* broken: the load of waiters goes first */
@@ -773,22 +1243,42 @@ inline join(me, d)
     pc = WOKEN
 }
 
+/* A batch waiter's wait: join the batch waiters' set, release the pop
+ * side's mutex. */
+inline bjoin(me)
+{
+    cvset[BCV] = cvset[BCV] | BIT(me);
+    bsleeping++;
+#if NB > 0
+    bwant[me - NP - NC] = WANT;
+#endif
+    unlock(me, POP);
+    pc = BWOKEN
+}
+
 /*
- * A thread of side d: calls of xfer_one() or xfer_many(), blocking (lock,
- * then transfer()), one after another until the thread ends. One option
- * per step (see "Steps" above); pc says which is next. A call moves up to
- * n elements; `done` counts them, `rc` is its status.
+ * A thread of side d: calls of xfer_one(), xfer_many() or (bmin > 1)
+ * pcq_pop_batch(), blocking (lock, then transfer()), one after another
+ * until the thread ends. One option per step (see "Steps" above); pc says
+ * which is next. A call moves up to n elements; `done` counts them, `rc`
+ * is its status.
  */
 inline thread(me, d)
 {
     do
-    :: atomic { /* lock (a call's, or after spin() or a mid-batch wake), move_now() */
-        ((pc == IDLE || pc == MOVE) && mtx[d] == 0) || pc == MOVE_HELD ->
+    :: atomic { /* lock (a call's, or after spin or a mid-batch wake), move_now() */
+        ((pc == IDLE || pc == MOVE) && mtx[d] == 0 && SYNC_OK(d)) || pc == MOVE_HELD ->
         assert(pc != MOVE_HELD || mtx[d] == me + 1);
         if
         :: pc == IDLE && d == PUSH -> base = me * NV + seq + 1 /* its values */
         :: else -> skip
         fi;
+#ifdef ABORT
+        if
+        :: pc == IDLE -> late = aborted /* the call begins after pcq_abort */
+        :: else -> skip
+        fi;
+#endif
         mtx[d] = me + 1;
         move_now(me, d)
        }
@@ -804,7 +1294,7 @@ inline thread(me, d)
         :: else -> skip
         fi;
 #ifdef NO_FENCE
-        settle(me, d)
+        after_needs(me, d)
 #else
         pc = SLEEPERS
 #endif
@@ -817,7 +1307,7 @@ inline thread(me, d)
         :: else -> skip
         fi;
         pend = false;
-        settle(me, d)
+        after_needs(me, d)
 #else
         if
         :: waiters[1 - d] > 0 -> pc = PENDING
@@ -825,7 +1315,7 @@ inline thread(me, d)
 #ifdef NO_FENCE
             pc = PUBLISH
 #else
-            settle(me, d)
+            after_needs(me, d)
 #endif
         fi
 #endif
@@ -843,16 +1333,33 @@ inline thread(me, d)
 #ifdef NO_FENCE
         pc = PUBLISH
 #else
-        settle(me, d)
+        after_needs(me, d)
 #endif
 #endif
        }
+#if NB > 0
+    :: atomic { /* batch_wake_due(): batch_waiters > 0 (seq_cst) && ... */
+        pc == BSLEEPERS ->
+        if
+        :: batch_waiters > 0 -> pc = BNEED
+        :: else -> settle(me, d)
+        fi
+       }
+    :: atomic { /* batch_wake_due(): ... batch_need (seq_cst) <= pushed - its copy of popped */
+        pc == BNEED ->
+        if
+        :: batch_need != NONE && SIZE_P >= batch_need -> bwake = true
+        :: else -> skip
+        fi;
+        settle(me, d)
+       }
+#endif
     :: atomic { /* pass_baton(), its can_go() looking afresh */
         pc == BATON ->
         look(d);
         if
         :: ROOM(d) > 0 -> pc = SIGNAL
-        :: else -> rc = 0; finish(me, d)
+        :: else -> batch_baton(me, d)
         fi
        }
     :: atomic { /* wake_one(): pass_baton's, or wait_cancelled()'s after a look */
@@ -860,9 +1367,25 @@ inline thread(me, d)
         wake_one(d);
         if
         :: cancel -> rc = ECANCELED; unlock(me, d); end_call(me, d)
+        :: else -> batch_baton(me, d)
+        fi
+       }
+#if NB > 0
+    :: atomic { /* pass_baton(): wake_batch_locked(false)'s look */
+        pc == BBATON ->
+        look(POP);
+        if
+        :: ROOM(POP) >= batch_need -> pc = BBRESET
         :: else -> rc = 0; finish(me, d)
         fi
        }
+    :: atomic { /* pass_baton(): wake_batch_locked(false)'s wake-up */
+        pc == BBRESET ->
+        batch_broadcast();
+        rc = 0;
+        finish(me, d)
+       }
+#endif
 #ifndef SIGNAL_UNLOCKED
     :: atomic { /* wake_side(): lock the other side, wake_one, unlock */
         (pc == WAKE || pc == MIDWAKE) && mtx[1 - d] == 0 ->
@@ -870,10 +1393,8 @@ inline thread(me, d)
         wake_one(1 - d);
         unlock(me, 1 - d);
         wake = false;
-        if
-        :: pc == WAKE -> end_call(me, d)
-        :: else -> pc = MOVE /* mid-batch: lock again, move_now again */
-        fi
+        mid = (pc == MIDWAKE);
+        after_wake(me, d)
        }
 #else
     :: atomic { /* broken: wake_one's test without the other side's lock */
@@ -901,6 +1422,30 @@ inline thread(me, d)
         :: pc == WAKE_SIG -> end_call(me, d)
         :: else -> pc = MOVE
         fi
+       }
+#endif
+#if NB > 0
+    :: atomic { /* wake_batch(): lock the pop side, wake_batch_locked(false) */
+        pc == BWAKE && mtx[POP] == 0 ->
+        mtx[POP] = me + 1;
+        if
+        :: batch_waiters > 0 && closed[POP] ->
+            batch_broadcast(); unlock(me, POP); bwake = false; after_wake(me, d)
+        :: batch_waiters > 0 && !closed[POP] && batch_need != NONE ->
+            look(POP);
+            if
+            :: ROOM(POP) >= batch_need -> pc = BWRESET
+            :: else -> unlock(me, POP); bwake = false; after_wake(me, d)
+            fi
+        :: else -> unlock(me, POP); bwake = false; after_wake(me, d)
+        fi
+       }
+    :: atomic { /* wake_batch(): its wake-up, then unlock the pop side */
+        pc == BWRESET ->
+        batch_broadcast();
+        unlock(me, POP);
+        bwake = false;
+        after_wake(me, d)
        }
 #endif
     :: atomic { /* sleep_once(): announce, seq_cst */
@@ -963,9 +1508,40 @@ inline thread(me, d)
 #endif
         if
         :: cancel -> pc = CANCELLED
+#ifndef NO_PASS_ON
+        :: !cancel && bmin > 1 -> pc = PASSON /* a batch caller slept as a plain pop */
+#endif
         :: else -> pc = MOVE_HELD
         fi
        }
+#if NB > 0
+    :: atomic { /* transfer(), after sleep_once() for a batch caller: it may
+                 * refuse what is there (its count grew with the capacity)
+                 * and have taken the wake-up meant for it: pass it on */
+        pc == PASSON ->
+        avail = ROOM(POP);
+        if
+        :: avail > 0 ->
+            if
+            :: avail < WANT -> wake_one(POP)
+            :: else -> skip
+            fi;
+            pc = MOVE_HELD
+        :: else ->
+            look(POP); /* available(): its copy said 0 */
+            if
+            :: ROOM(POP) > 0 && ROOM(POP) < WANT -> pc = PASSWAKE
+            :: else -> pc = MOVE_HELD
+            fi
+        fi;
+        avail = 0
+       }
+    :: atomic { /* transfer(): its wake_one() after the look */
+        pc == PASSWAKE ->
+        wake_one(POP);
+        pc = MOVE_HELD
+       }
+#endif
 #ifdef CANCEL
     :: atomic { /* wait_cancelled(): pass on a wake-up it may have eaten */
         pc == CANCELLED ->
@@ -986,27 +1562,103 @@ inline thread(me, d)
         fi
        }
 #endif
+#if NB > 0
+    :: atomic { /* batch_sleep_once(): announce, seq_cst */
+        pc == BANNOUNCE ->
+        batch_waiters++;
+#ifdef BATCH_NO_REGISTER
+        pc = BRECHECK /* broken: batch_need is left as it is */
+#else
+        if
+        :: WANT < batch_need -> pc = BREGISTER
+        :: else -> pc = BRECHECK
+        fi
+#endif
+       }
+    :: atomic { /* batch_sleep_once(): register the count, seq_cst */
+        pc == BREGISTER ->
+        batch_need = WANT;
+        pc = BRECHECK
+       }
+    :: atomic { /* batch_sleep_once(): re-check (Dekker), then wait */
+        pc == BRECHECK ->
+        if
+        :: closed[POP] -> pc = BUNANNOUNCE
+        :: else ->
+#ifndef BATCH_NO_RECHECK
+            look(POP); /* broken without: the copy is what said "wait" */
+#endif
+            if
+            :: ROOM(POP) >= WANT -> pc = BUNANNOUNCE
+            :: else -> bjoin(me)
+            fi
+        fi
+       }
+    :: atomic { /* batch_sleep_once(): it can go after all */
+        pc == BUNANNOUNCE ->
+        batch_waiters--;
+#ifdef DEADLINE
+        tmo = false;
+#endif
+        pc = MOVE_HELD
+       }
+    :: atomic { /* pthread_cond_(timed)wait on the batch waiters' condition variable returns */
+        pc == BWOKEN && mtx[POP] == 0 &&
+        ((cvset[BCV] & BIT(me)) == 0 || spurious > 0 || TIMEOUT_OK) ->
+#ifdef DEADLINE
+        tmo = false;
+#endif
+        if
+        :: (cvset[BCV] & BIT(me)) == 0 -> skip /* broadcast (or signalled) */
+        :: (cvset[BCV] & BIT(me)) != 0 && spurious > 0 -> /* a spurious return */
+            cvset[BCV] = cvset[BCV] & ~BIT(me);
+            spurious--
+#ifdef DEADLINE
+        :: (cvset[BCV] & BIT(me)) != 0 && TIMEOUT_OK -> /* timed out */
+            cvset[BCV] = cvset[BCV] & ~BIT(me);
+            if
+            :: !gone -> deadlines--; gone = true
+            :: else -> skip
+            fi;
+            tmo = true
+#endif
+        fi;
+        mtx[POP] = me + 1;
+        bsleeping--;
+        batch_waiters--;
+        bwant[me - NP - NC] = 0;
+        pc = MOVE_HELD
+       }
+#endif
     :: pc == END -> break
     od
 }
 
-/* A producer (side PUSH) or a consumer (side POP). */
-proctype worker(byte me; byte side)
+/* A producer (side PUSH), a consumer (side POP, bmin 1: pcq_pop and
+ * pcq_pop_many) or a batch waiter (side POP, pcq_pop_batch(bmin, bmax)). */
+proctype worker(byte me; byte side; byte bmin; byte bmax)
 {
     byte pc, seq, n, done, k, avail, rc, base, i, w, slot, v;
     bool spun, wake, fresh, trust, cancel;
+    bool bwake, mid; /* do_after() owes the batch waiters a wake-up; a mid-batch one */
 #ifdef PENDING_EARLY
     bool pend; /* the early load of the other side's pending found it clear */
 #endif
 #ifdef QUOTA
-    byte left = NVAL / NC; /* a consumer: elements it still has to pop */
+    byte left = NVAL / (NC + NB); /* a consumer: elements it still has to pop */
+#endif
+#ifdef DEADLINE
+    bool expired, slept, tmo, gone, dl; /* x->expired, slept, timed_out; the deadline passed */
+#endif
+#ifdef ABORT
+    bool late; /* this call began after pcq_abort */
 #endif
 
     thread(me, side)
 }
 
-/* One side in pcq_close(): closed; wake every waiter; a wake-up is on its
- * way. */
+/* One side in shut_locked(): closed; wake every waiter; a wake-up is on
+ * its way. */
 inline close_side(d)
 {
     closed[d] = true;
@@ -1022,53 +1674,170 @@ inline close_side(d)
     fi
 }
 
-/* pcq_close(), called by the owner once the producers are joined (or at
- * any time with CLOSE_RACE). Both locks, push side first (the one order);
- * if the pop side's is taken, the step pauses holding the push side's. */
+/* pcq_close() (pcq_abort() with ABORT), called by the owner once the
+ * producers are joined (or at any time with CLOSE_RACE or ABORT). Both
+ * locks, push side first (the one order); if the pop side's is taken, the
+ * step pauses holding the push side's. shut_locked(): both sides closed
+ * (and aborted), each side's waiters woken, then wake_batch_locked(false),
+ * which wakes every batch waiter on a closed queue. */
 proctype closer()
 {
     byte w;
 
 #if defined(QUOTA)
-    finished == NP + NC; /* joining the producers and the consumers */
-#elif !defined(CLOSE_RACE)
+    finished == NW; /* joining the producers and the consumers */
+#elif !defined(CLOSE_RACE) && !defined(ABORT)
     prod_done == NP; /* joining the producers */
 #endif
     atomic {
         mtx[PUSH] == 0 -> mtx[PUSH] = CLOSER + 1;
         mtx[POP] == 0 -> mtx[POP] = CLOSER + 1;
+#ifdef ABORT
+        aborted = true;
+#endif
         /* Every waiter must see the close: broadcast, never signal. */
         close_side(PUSH);
         close_side(POP);
+#ifndef ABORT_NO_BROADCAST
+        if
+        :: batch_waiters > 0 -> batch_broadcast()
+        :: else -> skip
+        fi;
+#endif
         unlock(CLOSER, POP);
         unlock(CLOSER, PUSH);
-        finished++ /* after the unlocks: init then finds the mutexes free */
+        others++ /* after the unlocks: init then finds the mutexes free */
     }
 }
 
+#ifdef RESIZE
+/* regrow(): the live elements, in order, to the start of a ring of c
+ * slots; the head at 0, the tail after them. */
+inline regrow(c)
+{
+    d_step {
+    sz = moved[PUSH] - moved[POP];
+    t = 0;
+    do
+    :: t < sz ->
+        slot = pos[POP] + t;
+        if
+        :: slot >= ringsz -> slot = slot - ringsz
+        :: else -> skip
+        fi;
+        tmp[t] = ring[slot];
+        t++
+    :: else -> break
+    od;
+    t = 0;
+    do
+    :: t < RINGMAX ->
+        if
+        :: t < sz -> ring[t] = tmp[t]
+        :: else -> ring[t] = 0
+        fi;
+        tmp[t] = 0;
+        t++
+    :: else -> break
+    od;
+    pos[POP] = 0;
+    pos[PUSH] = sz;
+    ringsz = c;
+    t = 0;
+    sz = 0;
+    slot = 0
+    }
+}
+
+/* pcq_set_capacity(c): both locks (as the closer takes them); a grow past
+ * the ring regrows it; the capacity; the producers' waiters broadcast; the
+ * batch waiters woken whatever their count (it changes with the
+ * capacity). */
+inline set_capacity(c)
+{
+    atomic {
+        mtx[PUSH] == 0 -> mtx[PUSH] = RESIZER + 1;
+        mtx[POP] == 0 -> mtx[POP] = RESIZER + 1;
+        if
+        :: c > ringsz -> regrow(c)
+        :: else -> skip
+        fi;
+        cap = c;
+#ifndef RESIZE_NO_WAKE
+        if
+        :: waiters[PUSH] > 0 -> pending[PUSH] = 1; cv_broadcast(CV(PUSH))
+        :: else -> skip
+        fi;
+#endif
+#ifndef RESIZE_NO_POP_WAKE
+        if
+        :: waiters[POP] > 0 -> pending[POP] = 1; cv_broadcast(CV(POP))
+        :: else -> skip
+        fi;
+#endif
+        if
+        :: batch_waiters > 0 -> batch_broadcast() /* wake_batch_locked(true) */
+        :: else -> skip
+        fi;
+        unlock(RESIZER, POP);
+        unlock(RESIZER, PUSH)
+    }
+}
+
+/* The resizer: pcq_set_capacity(RS1), then (RS2), at any moment. */
+proctype resizer()
+{
+    byte t, sz, slot, w;
+    byte tmp[RINGMAX];
+
+    set_capacity(RS1);
+    set_capacity(RS2);
+    others++
+}
+#endif
+
 init
 {
-    byte t, accepted, drained;
+    byte t, accepted, drained, k, i, slot, v;
 
     atomic {
         t = 0;
         do
-        :: t < NP -> run worker(t, PUSH); t++
+        :: t < NP -> run worker(t, PUSH, 0, 0); t++
         :: else -> break
         od;
         t = 0;
         do
-        :: t < NC -> run worker(NP + t, POP); t++
+        :: t < NC -> run worker(NP + t, POP, 1, 1); t++
         :: else -> break
         od;
+#if NB > 0
+        run worker(NP + NC, POP, BMIN, BMAX);
+#endif
+#if NB > 1
+        run worker(NP + NC + 1, POP, BMIN2, BMAX2);
+#endif
         run closer();
+#ifdef RESIZE
+        run resizer();
+#endif
         t = 0
     };
-    finished == NP + NC + 1; /* all ended: none is stuck */
+    finished == NW && others == NOTHERS; /* all ended: none is stuck */
+
+    /* pcq_drain(): the owner takes what is left (after pcq_abort, or when
+     * no consumer ran); everything else the consumers popped. */
+    assert(mtx[PUSH] == 0 && mtx[POP] == 0);
+    k = moved[PUSH] - moved[POP];
+#if !defined(ABORT) && NC + NB > 0
+    assert(k == 0);
+#endif
+    ring_get(k);
+    moved[POP] = moved[POP] + k;
 
     /* No lost, no extra element: popped exactly the accepted values. */
-    assert(moved[PUSH] == moved[POP] && mtx[PUSH] == 0 && mtx[POP] == 0);
-    assert(waiters[PUSH] == 0 && waiters[POP] == 0);
+    assert(moved[PUSH] == moved[POP]);
+    assert(waiters[PUSH] == 0 && waiters[POP] == 0 && batch_waiters == 0);
 #ifndef NO_VALID_PENDING
     assert(pending[PUSH] == 0 && pending[POP] == 0); /* <= waiters == 0 */
 #endif
@@ -1081,7 +1850,7 @@ init
     :: else -> break
     od;
     assert(drained == accepted && drained == moved[POP]);
-#if !defined(CLOSE_RACE) && !defined(CANCEL)
+#if !defined(CLOSE_RACE) && !defined(CANCEL) && !defined(ABORT)
     assert(accepted == NVAL); /* closed after the producers: all went in */
 #endif
 }
