@@ -39,9 +39,7 @@ enum {
     BQ_F_BOUNDED_BLOCKING = 1u << 5, /* a bar pcq is measured against in the goals (pipe: only
                                         where the kernel gave it the capacity asked) */
     BQ_F_COUNTS_ALLOCS = 1u << 6,    /* its code is linked statically: allocation counts are real */
-    BQ_F_PROCESSES_ONLY = 1u << 7,   /* a peer of process runs only (--processes) */
-    BQ_F_KERNEL_BUFFER = 1u << 8     /* its capacity is a kernel buffer in bytes, not a count of
-                                        elements (a socket's) */
+    BQ_F_PROCESSES_ONLY = 1u << 7    /* a peer of process runs only (--processes) */
 };
 
 struct bq_worker;
@@ -120,6 +118,7 @@ struct bq_worker {
     uint64_t n;           /* producers: how many to produce */
     uint64_t slot0;       /* producers: first arena slot */
     unsigned char *buf;   /* this worker's element (or batch) buffer, filled with filler */
+    size_t buf_bytes;
     /* results */
     uint64_t count, sum, xr; /* elements produced or consumed, their sum and xor */
     uint64_t t_start, t_end; /* CLOCK_MONOTONIC ns, right after the barrier / at the end */
@@ -185,5 +184,9 @@ size_t bq_thread_last_aligned_bytes(void);
  * runs' peers. */
 extern const struct bq_ops bq_pcq, bq_textbook, bq_textbook_batch, bq_lossy, bq_pipe,
     bq_apr, bq_boost, bq_glib, bq_ck_spsc, bq_ck_mpmc, bq_pcq_shared, bq_mq, bq_socketpair;
+
+/* What a process without CAP_SYS_RESOURCE may ask for as a message queue's
+ * mq_maxmsg: /proc/sys/fs/mqueue/msg_max (10 if unreadable). */
+size_t bq_mq_msg_max(void);
 
 #endif

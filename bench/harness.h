@@ -31,6 +31,7 @@ struct bq_config {
     uint64_t producer_work_ns; /* producers: the same, before each push */
     uint64_t pace_ns;     /* > 0: a paced run, one element per pace_ns (CPU cost) */
     bool hog;             /* measured while hog.c keeps one CPU busy */
+    bool processes;       /* every worker in a process of its own (--processes) */
 };
 
 /* How to measure. */
@@ -223,6 +224,7 @@ struct bq_scope {
     const char *idle_load, *hog_load; /* who used the CPUs in each half ("": no such half) */
     double idle_others;  /* CPUs other processes used (or were stolen) in the idle half */
     struct bq_footprint footprint;
+    bool processes_only; /* a run of process scenarios alone: judge goal 6 only */
 };
 
 /* Goal 1's whole grid, for bench-full and for --goals on custom runs. */

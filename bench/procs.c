@@ -13,7 +13,9 @@
  * loop and exits with _exit (no atexit handler, no stdio flush: the parent
  * owns those).
  *
- * The parent sleeps in waitpid until every child is gone; a child that
+ * The workers of a run form a process group of their own, so that the
+ * parent waits for them alone (never reaping the hog, say). It sleeps in
+ * waitpid until every child is gone; a child that
  * fails (its queue call failed, in_child failed, or it died of a signal)
  * makes the parent kill the others at once, since its partner may wait
  * for it forever, and the run fails. An alarm bounds the wait by the hang
@@ -66,11 +68,20 @@ bool bq_tie_to_parent(pid_t parent)
 
 /* A worker's process: its handles, its loop, and the verdict as the exit
  * status (1: the run failed here; the parent stops the others). */
-static _Noreturn void child(pid_t parent, const struct bq_run *r, struct bq_worker *w,
-                            bq_loop_fn fn, unsigned use)
+static _Noreturn void child(pid_t parent, pid_t group, const struct bq_run *r,
+                            struct bq_worker *w, bq_loop_fn fn, unsigned use)
 {
     if (!bq_tie_to_parent(parent))
         _exit(1);
+    /* The parent's handlers stop its hog; a worker just dies of these. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
+    (void)setpgid(0, group); /* the parent does the same: whichever runs first */
+    /* The buffer's pages are the parent's until written: copy them now,
+     * not at the first element inside the measured loop. */
+    memset(w->buf, 0x5a, w->buf_bytes);
     const struct bq_ops *o = r->ops;
     w->q = o->in_child(r->q, use & BQ_USE_WRITES, use & BQ_USE_READS);
     if (r->q_back != NULL)
@@ -117,11 +128,17 @@ int bq_run_processes(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn, cons
         exit(1);
     }
     const pid_t parent = getpid();
+    pid_t group = 0; /* the first worker's pid, once it is forked */
     fflush(NULL); /* nothing buffered may be written twice */
     for (unsigned i = 0; i < n; i++) {
         pid[i] = fork();
         if (pid[i] == 0)
-            child(parent, r, &w[i], fn[i], use[i]);
+            child(parent, group, r, &w[i], fn[i], use[i]);
+        if (pid[i] > 0) {
+            if (group == 0)
+                group = pid[i];
+            (void)setpgid(pid[i], group);
+        }
         if (pid[i] < 0) {
             fprintf(stderr, "pcq-bench: %s: fork: %s\n", label, strerror(errno));
             pid[i] = 0;
@@ -148,7 +165,7 @@ int bq_run_processes(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn, cons
     int ret = 0;
     while (left > 0) {
         int st;
-        pid_t p = waitpid(-1, &st, 0);
+        pid_t p = waitpid(-group, &st, 0);
         if (p < 0 && errno == EINTR && alarmed) {
             kill_all(pid, n);
             reap_all(pid, n);
@@ -167,7 +184,7 @@ int bq_run_processes(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn, cons
         while (k < n && pid[k] != p)
             k++;
         if (k == n)
-            continue; /* not a worker (the hog, say) */
+            continue;
         pid[k] = 0;
         left--;
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
