@@ -454,6 +454,46 @@ bool expiry_allowed(void)
     return tool == NULL || strcmp(tool, "helgrind") != 0;
 }
 
+uint64_t stress_timeout(test_rng_t *rng)
+{
+    return expiry_allowed() ? test_below(rng, 200000) : 10000000000ull;
+}
+
+int push_some_way(pcq_t *q, const uint64_t *batch, size_t k, test_rng_t *rng, size_t *moved)
+{
+    int rc;
+    *moved = 0;
+    switch (test_below(rng, 5)) {
+    case 0:
+        rc = pcq_push(q, batch);
+        *moved = rc == 0;
+        break;
+    case 1:
+        while ((rc = pcq_try_push(q, batch)) == EAGAIN)
+            sched_yield();
+        *moved = rc == 0;
+        break;
+    case 2:
+        while ((rc = pcq_push_for(q, batch, stress_timeout(rng))) == ETIMEDOUT)
+            ;
+        *moved = rc == 0;
+        break;
+    case 3:
+        rc = pcq_push_many(q, batch, k, moved);
+        break;
+    default:
+        for (rc = EAGAIN; *moved < k && (rc == 0 || rc == EAGAIN);) {
+            size_t got = 0;
+            rc = pcq_try_push_many(q, batch + *moved, k - *moved, &got);
+            *moved += got;
+            if (rc == EAGAIN)
+                sched_yield();
+        }
+        break;
+    }
+    return rc;
+}
+
 /* ---- finish ---- */
 
 void finish_init(finish_t *f, unsigned n)

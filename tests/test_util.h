@@ -224,6 +224,17 @@ uint64_t test_below(test_rng_t *r, uint64_t n); /* 0..n-1 */
  * signal (see check_stress.c). */
 bool expiry_allowed(void);
 
+/* A timed call's timeout for a stress worker: up to 200 us, so that some
+ * expire, or 10 s where expiries are not allowed (expiry_allowed). */
+uint64_t stress_timeout(test_rng_t *rng);
+
+/* Push the k elements of `batch` (k >= 1) in one of five ways picked by
+ * `rng`: pcq_push, try_push (yielding while full), push_for (again after
+ * each timeout), push_many, try_push_many (yielding while full); the
+ * single-element ways push batch[0] only. *moved: how many went in.
+ * Returns the last call's code: 0, or what stopped it (EPIPE, ECANCELED). */
+int push_some_way(pcq_t *q, const uint64_t *batch, size_t k, test_rng_t *rng, size_t *moved);
+
 /* The ends of a run's worker threads, awaited with a watchdog. */
 typedef struct finish {
     pthread_mutex_t mu;
