@@ -112,6 +112,7 @@ wait_for "the consumer to wait" grep -q 'waiting for a producer' "$tmp/c.1.err" 
     $dog "$fib" --shm "$name" --role producer --count 50 >"$tmp/p" 2>&1
 check_consumer 1 50 "consumer first"
 
+rm -f "$tmp/p.err"
 $dog "$fib" --shm "$name" --role producer --count 10 >"$tmp/p" 2>"$tmp/p.err" &
 producer=$!
 pids="$pids $producer"
@@ -173,6 +174,9 @@ wait "$producer"
 n=$((n + 1))
 
 "$shm" create --capacity 32 --elem-size 16 "$name"
+# The earlier producer's words must not pass for this one's: the shell
+# truncates p.err in the child, perhaps after wait_for has looked.
+rm -f "$tmp/p.err"
 $dog "$fib" --shm "$name" --role producer --count 20 >"$tmp/p" 2>"$tmp/p.err" &
 producer=$!
 pids="$pids $producer"
