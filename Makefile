@@ -3,6 +3,7 @@
 #   make             library (static + shared), tools, benchmarks
 #   make test        every test (tests/tests.mk)
 #   make demo        the Fibonacci pipeline (tools/pcq-fib/pcq-fib.mk)
+#   make demo-shm    the same across two processes, over a shared queue
 #   make examples    the example programs (examples/examples.mk)
 #   make bench       the quick benchmark (bench/bench.mk)
 #   make install     PREFIX=/usr/local DESTDIR=  (uninstall likewise)
@@ -64,7 +65,7 @@ FORCE:
 # ---------------------------------------------------------------------------
 # The library: src/ holds libpcq and nothing else.
 # ---------------------------------------------------------------------------
-LIB_SRCS := src/pcq.c src/driver.c
+LIB_SRCS := src/pcq.c src/driver.c src/shm.c
 LIB_HDRS := $(wildcard include/pcq*.h) $(wildcard src/*.h)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 
@@ -147,6 +148,7 @@ clean:
 
 # The tool before the tests: the test binaries link the tool's pipeline.
 include tools/pcq-fib/pcq-fib.mk
+include tools/pcq-shm/pcq-shm.mk
 include tests/tests.mk
 include examples/examples.mk
 include bench/bench.mk

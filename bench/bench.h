@@ -38,7 +38,8 @@ enum {
     BQ_F_UNBOUNDED = 1u << 4,  /* no capacity: producers never wait */
     BQ_F_BOUNDED_BLOCKING = 1u << 5, /* a bar pcq is measured against in the goals (pipe: only
                                         where the kernel gave it the capacity asked) */
-    BQ_F_COUNTS_ALLOCS = 1u << 6     /* its code is linked statically: allocation counts are real */
+    BQ_F_COUNTS_ALLOCS = 1u << 6,    /* its code is linked statically: allocation counts are real */
+    BQ_F_PROCESSES_ONLY = 1u << 7    /* a peer of process runs only (--processes) */
 };
 
 struct bq_worker;
@@ -65,13 +66,28 @@ struct bq_ops {
     void (*close)(void *q); /* NULL unless has_close */
 
     bq_loop_fn producer, consumer, ping, pong;
+
+    /* Process runs (--processes) only; NULL where the queue cannot cross a
+     * fork. In a worker's process, before its loop: this process's handle
+     * to the queue create made (a pcq handle attached here, a descriptor
+     * pair with the unused end closed), given how the worker uses it
+     * (writes: pushes; reads: pops); NULL when that failed (said on
+     * stderr). The loops and close get what it returned. */
+    void *(*in_child)(void *q, bool writes, bool reads);
+    /* Optional: in the parent, once every worker is forked (a descriptor
+     * pair closes both ends there, so that the stream can end). */
+    void (*in_parent)(void *q);
 };
 
-/* What one run moves; shared read-only by its workers. */
+/* What one run moves; shared read-only by its workers. In a process run
+ * (processes) it lives, with the workers and the round trips, in memory
+ * every worker process shares, and its barrier, mutex and condition
+ * variable are process-shared. */
 struct bq_run {
     const struct bq_ops *ops;
-    void *q;         /* the queue under test */
+    void *q;         /* the queue under test, as create made it */
     void *q_back;    /* ping-pong: the reply queue */
+    bool processes;  /* each worker in a process of its own (fork) */
     size_t elem_size;
     size_t batch;    /* 1: single-element calls */
     bool by_pointer; /* elements travel as pointers to slots in `arena` */
@@ -96,10 +112,13 @@ struct bq_run {
 struct bq_worker {
     struct bq_run *run;
     unsigned index;
+    void *q, *q_back;     /* the run's queues as this worker's process holds them: the
+                             run's own in threads; in a process run, what in_child gave */
     uint64_t first_value; /* producers: values first_value .. first_value + n - 1 */
     uint64_t n;           /* producers: how many to produce */
     uint64_t slot0;       /* producers: first arena slot */
     unsigned char *buf;   /* this worker's element (or batch) buffer, filled with filler */
+    size_t buf_bytes;
     /* results */
     uint64_t count, sum, xr; /* elements produced or consumed, their sum and xor */
     uint64_t t_start, t_end; /* CLOCK_MONOTONIC ns, right after the barrier / at the end */
@@ -160,8 +179,14 @@ uint64_t bq_thread_allocs(void);
 /* Bytes asked of aligned_alloc by this thread's last call to it. */
 size_t bq_thread_last_aligned_bytes(void);
 
-/* The adapters (bench/adapters/). */
+/* The adapters (bench/adapters/). bq_pcq_shared is pcq over a shared
+ * queue (pcq_shm.h) for process runs; bq_mq and bq_socketpair are process
+ * runs' peers. */
 extern const struct bq_ops bq_pcq, bq_textbook, bq_textbook_batch, bq_lossy, bq_pipe,
-    bq_apr, bq_boost, bq_glib, bq_ck_spsc, bq_ck_mpmc;
+    bq_apr, bq_boost, bq_glib, bq_ck_spsc, bq_ck_mpmc, bq_pcq_shared, bq_mq, bq_socketpair;
+
+/* What a process without CAP_SYS_RESOURCE may ask for as a message queue's
+ * mq_maxmsg: /proc/sys/fs/mqueue/msg_max (10 if unreadable). */
+size_t bq_mq_msg_max(void);
 
 #endif

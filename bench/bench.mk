@@ -2,16 +2,22 @@
 #
 #   make bench        the quick matrix, idle machine then with the hog (a
 #                     busy-loop process on one CPU), about 2 minutes on
-#                     2 cores: table on stdout, the five goal lines below it,
+#                     2 cores: table on stdout, the six goal lines below it,
 #                     build/bench/latest.csv (BENCH_ARGS=--strict: exit 3
 #                     unless every goal PASSes)
+#                     (its process section: goal 6, ~10 s)
+#   make bench-processes  that section alone (--processes): producer and
+#                     consumer in processes of their own, pcq on a shared
+#                     queue against POSIX mq, a pipe and a socket pair;
+#                     goal 6's line
 #   make bench-full   the whole matrix (hours): build/bench/full.csv
 #   make bench-plot   PNG plots of BENCH_CSV (default the latest) in build/bench/plots/,
 #                     readme-throughput.png among them (without gnuplot: a note)
 #   make bench-readme the README's tables (Markdown) from BENCH_CSV
 #   make bench-deps   install the peer queues' Debian packages and gnuplot
 #   make test-bench   the harness catches a planted loss; small runs of pcq,
-#                     every peer, --work, --hog, paced and interleaved rounds pass
+#                     every peer, --work, --hog, paced and interleaved rounds,
+#                     and --processes of every process peer pass
 #   bench/pcq-bench --help   any single configuration
 # Peers are found at build time (bench/detect.sh): a missing one is skipped
 # with a note. Boost's adapter is C++17 (bench/adapters/*.cpp, built by CXX,
@@ -20,7 +26,7 @@
 # Everything it writes goes under build/bench/; the one run the README
 # quotes is committed as bench/results/readme.csv and readme-throughput.png
 # (copied there by hand; bench/README.md says how).
-.PHONY: bench-build bench bench-full bench-plot bench-readme bench-deps bench-detect test-bench
+.PHONY: bench-build bench bench-processes bench-full bench-plot bench-readme bench-deps bench-detect test-bench
 BB          := $(B)/bench
 BENCH_CSV   ?= $(BB)/latest.csv
 BENCH_ARGS  ?=
@@ -61,6 +67,9 @@ $(BB)/pcq-bench: $(BENCH_OBJS) $(BENCH_CXX_OBJS) $(B)/libpcq.a
 
 bench: bench-build
 	$(BB)/pcq-bench --matrix quick --csv $(BB)/latest.csv $(BENCH_ARGS)
+
+bench-processes: bench-build
+	$(BB)/pcq-bench --processes --csv $(BB)/processes.csv $(BENCH_ARGS)
 
 bench-full: bench-build
 	$(BB)/pcq-bench --matrix full --csv $(BB)/full.csv $(BENCH_ARGS)

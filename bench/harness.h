@@ -9,6 +9,7 @@
 #define PCQ_BENCH_HARNESS_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "bench.h"
 
@@ -30,6 +31,7 @@ struct bq_config {
     uint64_t producer_work_ns; /* producers: the same, before each push */
     uint64_t pace_ns;     /* > 0: a paced run, one element per pace_ns (CPU cost) */
     bool hog;             /* measured while hog.c keeps one CPU busy */
+    bool processes;       /* every worker in a process of its own (--processes) */
 };
 
 /* How to measure. */
@@ -130,6 +132,34 @@ double bq_calibrate_work(void);
 /* Iterations that make `ns` of work. */
 uint64_t bq_work_iters(uint64_t ns, double ns_per_iter);
 
+/* ---- procs.c ---- */
+
+/* Memory that processes forked afterwards share (anonymous, MAP_SHARED),
+ * zeroed; exits the benchmark when there is none. */
+void *bq_shared_alloc(size_t bytes);
+void bq_shared_free(void *p, size_t bytes);
+
+/* In a child just forked: have the kernel kill it when `parent` dies
+ * (Linux); false when the parent is already gone. */
+bool bq_tie_to_parent(pid_t parent);
+
+/* How a worker of a process run uses the queues (bq_run_processes). */
+enum {
+    BQ_USE_WRITES = 1u << 0,      /* pushes into the run's queue */
+    BQ_USE_READS = 1u << 1,       /* pops from it */
+    BQ_USE_BACK_WRITES = 1u << 2, /* ping-pong: pushes into the reply queue */
+    BQ_USE_BACK_READS = 1u << 3   /* pops from it */
+};
+
+/* Run worker i in a process of its own: in_child for its handles (use[i]
+ * says how it uses the queues), then fn[i](&w[i]). r and w must be in
+ * bq_shared_alloc memory, r's barrier, mutex and condition variable
+ * process-shared. Returns once every worker's process is gone: 0, or -1
+ * when one failed or died (said on stderr; the others were killed then).
+ * Exits with status 4 past lim->hang_limit_s. */
+int bq_run_processes(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn, const unsigned *use,
+                     const struct bq_limits *lim, const char *label);
+
 /* ---- hog.c ---- */
 
 /* Start a child process that spins, pinned to one CPU when the system lets
@@ -194,6 +224,7 @@ struct bq_scope {
     const char *idle_load, *hog_load; /* who used the CPUs in each half ("": no such half) */
     double idle_others;  /* CPUs other processes used (or were stolen) in the idle half */
     struct bq_footprint footprint;
+    bool processes_only; /* a run of process scenarios alone: judge goal 6 only */
 };
 
 /* Goal 1's whole grid, for bench-full and for --goals on custom runs. */

@@ -8,7 +8,8 @@
  * and reaps it; an atexit handler does the same on every exit() path
  * (usage errors, a failed verification, a hang); SIGINT, SIGTERM and SIGHUP
  * kill it before the benchmark dies of them; and on Linux the child asks
- * the kernel to kill it when its parent dies (abort(), SIGKILL).
+ * the kernel to kill it when its parent dies (abort(), SIGKILL:
+ * bq_tie_to_parent).
  *
  * _GNU_SOURCE: sched_setaffinity and the CPU_* macros.
  */
@@ -22,9 +23,6 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 /* The running hog's pid (0: none); read by the signal handler. */
 static volatile sig_atomic_t hog_pid;
@@ -76,13 +74,8 @@ int bq_hog_start(long *pid_out, int *cpu_out)
     if (pid < 0)
         return errno;
     if (pid == 0) {
-#ifdef __linux__
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL);
-        if (getppid() != parent) /* the parent died before the request took */
+        if (!bq_tie_to_parent(parent))
             _exit(0);
-#else
-        (void)parent;
-#endif
         for (;;) {
         }
     }

@@ -76,21 +76,23 @@ static inline void bq_store_results(struct bq_worker *w, uint64_t count, uint64_
 /* The end of the stream, sent by the last producer to finish: everything
  * any producer pushed is in the queue before it (the others' pushes
  * happened before their decrement of producers_left). */
-static int LOOP_FN(end_stream)(struct bq_run *r)
+static int LOOP_FN(end_stream)(struct bq_worker *w)
 {
+    struct bq_run *r = w->run;
     if (atomic_fetch_sub(&r->producers_left, 1) != 1)
         return BQ_OK;
 #if LOOP_HAS_CLOSE
-    r->ops->close(r->q);
+    r->ops->close(w->q);
     return BQ_OK;
 #else
     for (unsigned i = 0; i < r->consumers; i++) {
 #ifdef LOOP_WORD
-        int rc = LOOP_PUSH(r->q, (void *)UINTPTR_MAX);
+        int rc = LOOP_PUSH(w->q, (void *)UINTPTR_MAX);
 #else
-        unsigned char s[sizeof(uint64_t)];
+        /* A whole element: a queue of messages takes elem_size bytes. */
+        unsigned char *s = w->buf;
         bq_store_value(s, BQ_SENTINEL);
-        int rc = LOOP_PUSH(r->q, s);
+        int rc = LOOP_PUSH(w->q, s);
 #endif
         if (rc != BQ_OK)
             return rc;
@@ -104,7 +106,7 @@ static int LOOP_FN(end_stream)(struct bq_run *r)
 BQ_INLINE int LOOP_FN(produce_one)(struct bq_worker *w, unsigned char *elem, const bool by_ptr)
 {
     const struct bq_run *r = w->run;
-    void *q = r->q;
+    void *q = w->q;
     const size_t esz = r->elem_size;
     uint64_t v = w->first_value;
     const uint64_t end = v + w->n;
@@ -149,7 +151,7 @@ BQ_INLINE int LOOP_FN(produce_one)(struct bq_worker *w, unsigned char *elem, con
 BQ_INLINE int LOOP_FN(consume_one)(struct bq_worker *w, unsigned char *elem, const bool by_ptr)
 {
     const struct bq_run *r = w->run;
-    void *q = r->q;
+    void *q = w->q;
     const size_t esz = r->elem_size;
     uint64_t count = 0, sum = 0, xr = 0;
     const uint64_t cw = r->work_iters;
@@ -199,7 +201,7 @@ BQ_INLINE int LOOP_FN(consume_one)(struct bq_worker *w, unsigned char *elem, con
 static int LOOP_FN(produce_many)(struct bq_worker *w, unsigned char *buf)
 {
     const struct bq_run *r = w->run;
-    void *q = r->q;
+    void *q = w->q;
     const size_t esz = r->elem_size, b = r->batch;
     const uint64_t first = w->first_value, end = first + w->n;
     const uint64_t pw = r->producer_work_iters;
@@ -228,7 +230,7 @@ static int LOOP_FN(produce_many)(struct bq_worker *w, unsigned char *buf)
 static int LOOP_FN(consume_many)(struct bq_worker *w, unsigned char *buf)
 {
     const struct bq_run *r = w->run;
-    void *q = r->q;
+    void *q = w->q;
     const size_t esz = r->elem_size, b = r->batch;
     const uint64_t cw = r->work_iters;
     uint64_t count = 0, sum = 0, xr = 0, h = 0;
@@ -271,7 +273,7 @@ static void *LOOP_FN(producer)(void *arg)
     else
         rc = LOOP_FN(produce_one)(w, buf, false);
     /* Even after an error the stream must end, or consumers would wait forever. */
-    int end_rc = LOOP_FN(end_stream)(r);
+    int end_rc = LOOP_FN(end_stream)(w);
     w->status = rc != BQ_OK ? rc : end_rc;
     bq_worker_end(w);
     return NULL;
@@ -327,10 +329,10 @@ static void *LOOP_FN(ping)(void *arg)
     for (t = 0; t < total; t++) {
         uint64_t v = t + 1, back = 0;
         uint64_t t0 = pcq__now_ns();
-        rc = LOOP_BOUNCE_PUSH(r->q, v, elem);
+        rc = LOOP_BOUNCE_PUSH(w->q, v, elem);
         if (rc != BQ_OK)
             break;
-        LOOP_BOUNCE_POP(r->q_back, back, elem);
+        LOOP_BOUNCE_POP(w->q_back, back, elem);
         uint64_t t1 = pcq__now_ns();
         if (rc != BQ_OK)
             break;
@@ -359,10 +361,10 @@ static void *LOOP_FN(pong)(void *arg)
     int rc = BQ_OK;
     for (t = 0; t < total; t++) {
         uint64_t v = 0;
-        LOOP_BOUNCE_POP(r->q, v, elem);
+        LOOP_BOUNCE_POP(w->q, v, elem);
         if (rc != BQ_OK)
             break;
-        rc = LOOP_BOUNCE_PUSH(r->q_back, v, elem);
+        rc = LOOP_BOUNCE_PUSH(w->q_back, v, elem);
         if (rc != BQ_OK)
             break;
         sum += v;

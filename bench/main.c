@@ -13,6 +13,11 @@
  *
  * The idle scenarios run first, then the hog scenarios with one hog process
  * for all of them, so one invocation measures both machine states.
+ *
+ * Process runs (--processes, and a short section of the quick matrix) put
+ * every worker in a process of its own, with pcq on a shared queue against
+ * the kernel's queues between processes; --processes alone runs that
+ * section and judges goal 6 only.
  */
 #include "harness.h"
 
@@ -24,7 +29,7 @@
 
 static const struct bq_ops *const all_ops[] = {
     &bq_pcq, &bq_textbook, &bq_textbook_batch, &bq_apr, &bq_boost, &bq_glib,
-    &bq_pipe, &bq_ck_spsc, &bq_ck_mpmc, &bq_lossy,
+    &bq_pipe, &bq_ck_spsc, &bq_ck_mpmc, &bq_lossy, &bq_pcq_shared, &bq_mq, &bq_socketpair,
 };
 #define N_OPS (sizeof all_ops / sizeof all_ops[0])
 
@@ -37,6 +42,7 @@ struct segment {
     uint64_t round_trips; /* ping-pong: 0: sized */
     uint64_t pace_ns;     /* > 0: paced, one element per pace_ns (count elements) */
     bool goal1;           /* its cells are goal 1's cells in this matrix */
+    bool processes;       /* every worker in a process of its own */
 };
 
 #define Q_ALL "pcq,textbook,textbook_batch,apr_queue,boost,gasyncqueue,pipe,ck_spsc,ck_mpmc"
@@ -44,6 +50,8 @@ struct segment {
 /* Goal 1's producers x consumers, and the bounded blocking queues it compares. */
 #define PC_GOAL "1x1,1x4,4x1,4x4,8x8"
 #define BOUNDED "pcq,textbook,apr_queue,boost"
+/* Process runs: pcq on a shared queue and the kernel's queues between processes. */
+#define Q_PROC "pcq_shared,mq,pipe,socketpair"
 
 static const char S_NR[] = "no regressions: single-element calls against the bounded "
                            "blocking peers";
@@ -56,6 +64,23 @@ static const char S_LAT[] = "latency: ping-pong round trip, two threads, two que
 static const char S_CPU[] = "CPU cost: a consumer waiting on a paced producer (1 element per "
                             "pace; 100 ms: the idle queue)";
 static const char S_CUSTOM[] = "selected configurations";
+static const char S_PROC[] = "across processes: producer and consumer (pinger and ponger) in "
+                             "processes of their own";
+
+/* Goal 6's scenarios: 1 producer process x 1 consumer process, capacity 64,
+ * 8- and 64-byte elements, throughput and ping-pong. Where this process may
+ * not give a message queue 64 messages (msg_max), the throughput runs also
+ * run at msg_max, so that pcq meets mq at a capacity both really had
+ * (main() writes proc_caps). */
+static char proc_caps[48] = "64";
+#define PROC_SEGMENTS(hog_)                                                               \
+    {.title = S_PROC, .queues = Q_PROC, .caps = proc_caps, .elems = "8,64", .hog = hog_,  \
+     .processes = true},                                                                  \
+    {.title = S_PROC, .queues = Q_PROC, .caps = "64", .elems = "8,64", .latency = true,   \
+     .hog = hog_, .processes = true}
+
+/* --processes alone: goal 6's scenarios. */
+static const struct segment processes_matrix[] = {PROC_SEGMENTS(false)};
 
 /* The paced runs: 10 us, 100 us and 1 ms per element, and the idle queue
  * (one element after 100 ms: a pop that blocks that long). */
@@ -87,6 +112,7 @@ static const struct segment quick[] = {
      .batches = "16"},
     {.title = S_LAT, .queues = BOUNDED ",pipe,ck_spsc", .latency = true},
     CPU_SEGMENTS(BOUNDED),
+    PROC_SEGMENTS(false),
 
     {.title = S_NR, .queues = BOUNDED, .pcs = PC_GOAL, .caps = "1,64", .hog = true, .goal1 = true},
     {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = PC_GOAL, .caps = "4096", .hog = true,
@@ -117,12 +143,16 @@ static const struct segment full[] = {
      .caps = "1,16,64,1024,4096,65536", .batches = "16,256", .elems = "8,64,256"},
     {.title = S_LAT, .queues = Q_ALL, .latency = true},
     CPU_SEGMENTS(BOUNDED),
+    PROC_SEGMENTS(false),
+    {.title = S_PROC, .queues = Q_PROC, .pcs = "1x1,2x2", .caps = "1,64,4096",
+     .elems = "8,64,256", .processes = true},
 
     {.title = S_NR, .queues = BOUNDED ",pipe", .pcs = PC_GOAL, .caps = "1,64,4096",
      .works = "0,40,400", .hog = true, .goal1 = true},
     {.title = S_BATCH, .queues = "pcq,textbook_batch", .pcs = "1x1,4x4", .caps = "64,4096",
      .batches = "16,256", .hog = true},
     {.title = S_LAT, .queues = BOUNDED ",pipe", .latency = true, .hog = true},
+    PROC_SEGMENTS(true),
 };
 
 /* ---- options ----------------------------------------------------------- */
@@ -137,12 +167,14 @@ static void usage(FILE *out)
         "a busy-loop process taking one CPU. The queues of a scenario run in interleaved\n"
         "rounds (A B C A B C ...); each figure is the median of the rounds, each ratio comes\n"
         "with the smallest and largest ratio of one round's runs. Without options it runs\n"
-        "the quick matrix (what `make bench` runs) and judges the five goals.\n"
+        "the quick matrix (what `make bench` runs) and judges the six goals.\n"
         "\n"
         "matrices:\n"
-        "  --matrix quick|full     quick: every goal, goal 1 on a subset, idle then hog\n"
+        "  --matrix quick|full|processes\n"
+        "                          quick: every goal, goal 1 on a subset, idle then hog\n"
         "                          (< 3 min on 2 cores); full: goal 1's whole grid and every\n"
-        "                          PxC x capacity x batch x element size (hours)\n"
+        "                          PxC x capacity x batch x element size (hours); processes:\n"
+        "                          what --processes alone runs\n"
         "  --list                  print the configurations that would run, and exit\n"
         "  --list-queues           print the queues, whether built, and their notes\n"
         "\n"
@@ -165,6 +197,14 @@ static void usage(FILE *out)
         "                          sized per queue so that a run lasts --run-ms)\n"
         "  --latency               ping-pong instead of throughput (capacity default 64)\n"
         "  --round-trips N         measured round trips per ping-pong run (default 0: sized)\n"
+        "  --processes             every producer and consumer (pinger, ponger) in a process\n"
+        "                          of its own (fork); queues: pcq_shared (pcq_shared_init in\n"
+        "                          a shared mapping, pcq_shared_attach in each process), mq\n"
+        "                          (POSIX message queue), pipe, socketpair (AF_UNIX\n"
+        "                          SOCK_SEQPACKET); `all' is these four; ping-pong bounces\n"
+        "                          an element of --elem-size bytes. Alone: 1x1, capacity 64,\n"
+        "                          8- and 64-byte elements, throughput and ping-pong, judged\n"
+        "                          against mq (goal 6)\n"
         "\n"
         "measurement:\n"
         "  --repeats N             measured rounds per scenario (default 5; at most 32)\n"
@@ -181,9 +221,9 @@ static void usage(FILE *out)
         "  --csv FILE              also write the results as CSV, per-round figures included\n"
         "                          (written to FILE.partial, renamed to FILE when everything\n"
         "                          passed verification); make bench writes build/bench/latest.csv\n"
-        "  --goals                 judge the five goals (default with --matrix): 1 no\n"
-        "                          regressions, 2 large rings, 3 busy machine, 4 idle machine,\n"
-        "                          5 CPU cost of waiting (bench/README.md)\n"
+        "  --goals                 judge the goals (default with --matrix): 1 no regressions,\n"
+        "                          2 large rings, 3 busy machine, 4 idle machine, 5 CPU cost\n"
+        "                          of waiting, 6 across processes (bench/README.md)\n"
         "  --strict                exit 3 if a goal is not PASS\n"
         "  --log-runs              one line per run on stderr (phase, round, queue, count)\n"
         "  --quiet                 no progress line on stderr\n"
@@ -197,6 +237,7 @@ static void usage(FILE *out)
         "End of the stream: the last producer to finish closes the queue (pcq_close,\n"
         "textbook_close, boost's close, the pipe's write end); queues without a close that\n"
         "keeps queued elements (apr_queue, GAsyncQueue, ck_ring) get one sentinel per consumer.\n"
+        "mq gets one sentinel per consumer too; socketpair ends like the pipe.\n"
         "Queues that carry a pointer (apr_queue, boost, GAsyncQueue, ck_ring) carry an 8-byte\n"
         "element as the pointer itself and a larger one as a pointer to a preallocated slot\n"
         "that the producer fills and the consumer copies out (\"by pointer\").\n"
@@ -319,7 +360,7 @@ static void expand(struct plan *pl, const struct segment *s, bool explicit)
            nb = split(s->batches ? s->batches : "1", b),
            ne = split(s->elems ? s->elems : "8", e), nw = split(s->works ? s->works : "0", wk);
     if (nq == 1 && strcmp(q[0], "all") == 0)
-        nq = split(Q_ALL, q);
+        nq = split(s->processes ? Q_PROC : Q_ALL, q);
     for (size_t i = 0; i < npc; i++) {
         unsigned P, C;
         char extra;
@@ -341,13 +382,17 @@ static void expand(struct plan *pl, const struct segment *s, bool explicit)
                             c.consumers = s->latency ? 1 : C;
                             c.capacity = parse_u64(cap[j], "--capacity");
                             c.batch = s->latency ? 1 : parse_u64(b[k], "--batch");
-                            c.elem_size = s->latency ? 8 : parse_u64(e[l], "--elem-size");
+                            /* Threads bounce a word; processes an element of any size. */
+                            c.elem_size = s->latency && !s->processes
+                                              ? 8
+                                              : parse_u64(e[l], "--elem-size");
                             c.work_ns = parse_u64(wk[x], "--work");
                             c.count = s->count;
                             c.latency = s->latency;
                             c.round_trips = s->round_trips;
                             c.pace_ns = s->pace_ns;
                             c.hog = s->hog;
+                            c.processes = s->processes;
                             if (c.capacity == 0 || c.batch == 0 || c.elem_size < 8)
                                 die_usage("capacity and batch must be >= 1 and elem size >= 8 (%s)",
                                           q[m]);
@@ -433,7 +478,7 @@ int main(int argc, char **argv)
     const char *producers = NULL, *consumers = NULL, *works = "0";
     uint64_t count = 0, trips = 0, producer_work = 0, pace = 0;
     bool latency = false, custom = false, list = false, goals = false, strict = false;
-    bool hog = false;
+    bool hog = false, processes = false;
     struct bq_limits lim = {5, 1, 0.1, 3.0, 600.0, 0, true, false, ""};
     bool time_limit_set = false, run_set = false;
 
@@ -508,6 +553,8 @@ int main(int argc, char **argv)
             TAKES_VALUE();
             count = parse_u64(v, a);
             custom = true;
+        } else if (strcmp(a, "--processes") == 0) {
+            processes = true;
         } else if (strcmp(a, "--latency") == 0) {
             latency = true;
             custom = true;
@@ -561,9 +608,14 @@ int main(int argc, char **argv)
         die_usage("%s", "--pace needs --count (elements per run)");
     if (matrix != NULL && custom)
         die_usage("%s", "--matrix does not mix with options that pick a configuration");
+    if (matrix != NULL && processes && strcmp(matrix, "processes") != 0)
+        die_usage("%s", "--processes alone is --matrix processes; it does not mix with another");
     if (matrix == NULL && !custom)
-        matrix = "quick";
+        matrix = processes ? "processes" : "quick";
 
+    const size_t mq_max = bq_mq_msg_max();
+    if (mq_max < 64)
+        snprintf(proc_caps, sizeof proc_caps, "%zu,64", mq_max);
     struct plan pl = {NULL, 0, 0, NULL, 0, 0};
     if (matrix != NULL) {
         const struct segment *seg;
@@ -571,6 +623,11 @@ int main(int argc, char **argv)
         if (strcmp(matrix, "quick") == 0) {
             seg = quick;
             nseg = sizeof quick / sizeof quick[0];
+            if (!run_set)
+                lim.run_s = 0.06;
+        } else if (strcmp(matrix, "processes") == 0) {
+            seg = processes_matrix;
+            nseg = sizeof processes_matrix / sizeof processes_matrix[0];
             if (!run_set)
                 lim.run_s = 0.06;
         } else if (strcmp(matrix, "full") == 0) {
@@ -581,7 +638,7 @@ int main(int argc, char **argv)
             if (!run_set)
                 lim.run_s = 0.25;
         } else {
-            die_usage("no matrix named %s (quick or full)", matrix);
+            die_usage("no matrix named %s (quick, full or processes)", matrix);
         }
         for (size_t i = 0; i < nseg; i++)
             expand(&pl, &seg[i], false);
@@ -598,7 +655,8 @@ int main(int argc, char **argv)
         struct segment s = {.title = S_CUSTOM, .queues = queues, .pcs = pcs,
                             .caps = caps ? caps : latency ? "64" : "1024", .batches = batches,
                             .elems = elems, .works = works, .hog = hog, .count = count,
-                            .latency = latency, .round_trips = trips, .pace_ns = pace};
+                            .latency = latency, .round_trips = trips, .pace_ns = pace,
+                            .processes = processes};
         expand(&pl, &s, strcmp(queues, "all") != 0);
         for (size_t i = 0; i < pl.n; i++)
             pl.cfg[i].producer_work_ns = producer_work;
@@ -735,6 +793,7 @@ int main(int argc, char **argv)
         scope.idle_load = idle_load;
         scope.hog_load = hog_load;
         scope.idle_others = idle_others;
+        scope.processes_only = processes;
         bq_measure_footprint(&scope.footprint);
         bad = bq_print_goals(stdout, res, pl.n, &scope);
     }

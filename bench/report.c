@@ -52,10 +52,17 @@ void bq_print_header(FILE *out, const struct bq_ops *const *all, size_t n_ops,
 
 /* ---- the table -------------------------------------------------------- */
 
+/* The name of the queue the others of a scenario are set against: a
+ * process run's is the POSIX message queue (goal 6's bar). */
+static const char *reference_name(const struct bq_config *c)
+{
+    return c->processes ? "mq" : c->batch > 1 ? "textbook_batch" : "textbook";
+}
+
 /* The row the others of its scenario are set against. */
 static const struct bq_result *reference(const struct bq_result *res, size_t n)
 {
-    const char *want = res[0].cfg.batch > 1 ? "textbook_batch" : "textbook";
+    const char *want = reference_name(&res[0].cfg);
     for (size_t i = 0; i < n; i++)
         if (strcmp(res[i].cfg.ops->name, want) == 0 && res[i].status == BQ_ST_OK &&
             res[i].runs > 0)
@@ -99,18 +106,21 @@ static enum kind kind_of(const struct bq_config *c)
     return c->latency ? K_LATENCY : c->pace_ns != 0 ? K_PACED : K_THROUGHPUT;
 }
 
-static void column_titles(FILE *out, enum kind k)
+static void column_titles(FILE *out, enum kind k, const char *ref)
 {
+    char vs_ref[32], p50_vs[32];
+    snprintf(vs_ref, sizeof vs_ref, "vs %s", ref);
+    snprintf(p50_vs, sizeof p50_vs, "p50 vs %s", ref);
     if (k == K_LATENCY)
         fprintf(out, "  %-15s %7s %-18s %7s %-18s %7s  %-20s %9s  %s\n", "queue", "p50 us",
-                "(min .. max)", "p99 us", "(min .. max)", "max us", "p50 vs textbook",
-                "trips", "notes");
+                "(min .. max)", "p99 us", "(min .. max)", "max us", p50_vs, "trips", "notes");
     else if (k == K_PACED)
         fprintf(out, "  %-15s %12s %-19s %10s  %-20s %9s  %s\n", "queue", "cCPU us/el",
                 "(min .. max)", "k elem/s", "CPU vs textbook", "count", "notes");
     else
         fprintf(out, "  %-15s %9s %-19s %8s  %-20s %8s %9s  %s\n", "queue", "M elem/s",
-                "(min .. max)", "ns/elem", "vs textbook", "cCPU ns", "count", "notes");
+                "(min .. max)", "ns/elem", strcmp(ref, "mq") == 0 ? vs_ref : "vs textbook",
+                "cCPU ns", "count", "notes");
 }
 
 void bq_print_scenario(FILE *out, const struct bq_result *res, size_t n)
@@ -121,7 +131,7 @@ void bq_print_scenario(FILE *out, const struct bq_result *res, size_t n)
     const enum kind k = kind_of(c0);
     if (last_section != c0->section || last_kind != k) {
         fprintf(out, "\n== %s ==\n", c0->section);
-        column_titles(out, k);
+        column_titles(out, k, reference_name(c0));
         last_section = c0->section;
         last_kind = k;
     }
@@ -217,7 +227,11 @@ void bq_csv_row(FILE *csv, const struct bq_result *r)
     else
         snprintf(eff, sizeof eff, "%zu", r->eff_cap);
     fprintf(csv, "%s,%s,%s,%u,%u,%zu,%s,%zu,%zu,%llu,%llu,%llu,%s,%llu,%u,%s,",
-            c->latency ? "latency" : c->pace_ns ? "paced" : "throughput", c->ops->name,
+            c->processes ? (c->latency ? "latency_processes" : "throughput_processes")
+            : c->latency ? "latency"
+            : c->pace_ns ? "paced"
+                         : "throughput",
+            c->ops->name,
             c->hog ? "hog" : "idle", c->latency ? 1 : c->producers, c->latency ? 1 : c->consumers,
             c->capacity, eff, c->batch, c->elem_size, (unsigned long long)c->work_ns,
             (unsigned long long)c->producer_work_ns, (unsigned long long)c->pace_ns,

@@ -95,6 +95,12 @@ bool bq_fits(const struct bq_config *c, const char **why)
         w = "paced runs are single-element throughput runs";
     else if (c->latency && (c->work_ns != 0 || c->producer_work_ns != 0))
         w = "ping-pong has no per-element work";
+    else if (c->processes && o->in_child == NULL)
+        w = "cannot cross a fork (threads only)";
+    else if (!c->processes && (o->flags & BQ_F_PROCESSES_ONLY))
+        w = "process runs only (--processes)";
+    else if (c->processes && c->pace_ns != 0)
+        w = "process runs are not paced";
     if (why != NULL)
         *why = w;
     return w == NULL;
@@ -107,13 +113,18 @@ bool bq_same_scenario(const struct bq_config *a, const struct bq_config *b)
            a->elem_size == b->elem_size && a->count == b->count &&
            a->round_trips == b->round_trips && a->work_ns == b->work_ns &&
            a->producer_work_ns == b->producer_work_ns && a->pace_ns == b->pace_ns &&
-           a->hog == b->hog;
+           a->hog == b->hog && a->processes == b->processes;
 }
 
 void bq_scenario_label(const struct bq_config *c, char *buf, size_t len)
 {
     const char *machine = c->hog ? "hog" : "idle";
     size_t k;
+    if (c->latency && c->processes) {
+        snprintf(buf, len, "ping-pong processes cap %zu elem %zu, %s", c->capacity, c->elem_size,
+                 machine);
+        return;
+    }
     if (c->latency) {
         snprintf(buf, len, "ping-pong cap %zu, %s", c->capacity, machine);
         return;
@@ -122,8 +133,9 @@ void bq_scenario_label(const struct bq_config *c, char *buf, size_t len)
         k = (size_t)snprintf(buf, len, "paced 1 per %.0f us, %ux%u cap %zu", c->pace_ns / 1e3,
                              c->producers, c->consumers, c->capacity);
     else
-        k = (size_t)snprintf(buf, len, "%ux%u cap %zu batch %zu elem %zu", c->producers,
-                             c->consumers, c->capacity, c->batch, c->elem_size);
+        k = (size_t)snprintf(buf, len, "%ux%u%s cap %zu batch %zu elem %zu", c->producers,
+                             c->consumers, c->processes ? " processes" : "", c->capacity,
+                             c->batch, c->elem_size);
     if (k < len && c->work_ns != 0)
         k += (size_t)snprintf(buf + k, len - k, ", work %llu ns", (unsigned long long)c->work_ns);
     if (k < len && c->producer_work_ns != 0)
@@ -175,19 +187,96 @@ static struct timespec deadline_after(double s)
     return d;
 }
 
-/* Start the workers, wait for them within the limits, join them.
- * Returns RUN_OK or RUN_DNF (a spinning queue told to give up). */
-static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn,
-                                       const struct bq_limits *lim, const char *label)
+/*
+ * Where a run's state lives. Threads: this process's heap. A process run:
+ * one shared mapping that holds the run, its workers and (ping-pong) the
+ * round trips, so that the worker processes meet at its barrier and leave
+ * their results where the parent reads them.
+ */
+struct run_mem {
+    struct bq_run *r;
+    struct bq_worker *w;
+    uint64_t *rtt; /* ping-pong only */
+    void *map;     /* a process run's mapping, else NULL */
+    size_t len;
+};
+
+static size_t round_up(size_t n) { return (n + 63) / 64 * 64; }
+
+static void run_mem_get(struct run_mem *m, bool processes, unsigned workers, uint64_t trips)
 {
+    const size_t rb = round_up(sizeof *m->r), wb = round_up(workers * sizeof *m->w),
+                 tb = round_up((size_t)trips * sizeof *m->rtt);
+    memset(m, 0, sizeof *m);
+    if (processes) {
+        m->len = rb + wb + tb;
+        m->map = bq_shared_alloc(m->len);
+        m->r = m->map;
+        m->w = (struct bq_worker *)((unsigned char *)m->map + rb);
+        m->rtt = trips > 0 ? (uint64_t *)((unsigned char *)m->map + rb + wb) : NULL;
+    } else {
+        m->r = xalloc(rb);
+        m->w = xalloc(wb);
+        m->rtt = trips > 0 ? xalloc(tb) : NULL;
+    }
+    memset(m->r, 0, rb);
+    memset(m->w, 0, wb);
+    if (m->rtt != NULL)
+        memset(m->rtt, 0, tb); /* touch the pages now */
+    m->r->processes = processes;
+    m->r->rtt_ns = m->rtt;
+}
+
+static void run_mem_put(struct run_mem *m)
+{
+    if (m->map != NULL) {
+        bq_shared_free(m->map, m->len);
+        return;
+    }
+    free(m->r);
+    free(m->w);
+    free(m->rtt);
+}
+
+/* Start the workers, wait for them within the limits, join them (reap
+ * their processes). use[i] says how worker i uses the queues (process
+ * runs). Returns RUN_OK, RUN_DNF (a spinning queue told to give up) or
+ * RUN_FAILED (a worker's process failed). */
+static enum run_outcome start_and_wait(struct bq_run *r, struct bq_worker *w, bq_loop_fn *fn,
+                                       const unsigned *use, const struct bq_limits *lim,
+                                       const char *label)
+{
+    const int pshared = r->processes ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
     pthread_condattr_t ca;
     PCQ_CHECK(pthread_condattr_init(&ca));
     PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+    PCQ_CHECK(pthread_condattr_setpshared(&ca, pshared));
     PCQ_CHECK(pthread_cond_init(&r->done_cv, &ca));
     PCQ_CHECK(pthread_condattr_destroy(&ca));
-    PCQ_CHECK(pthread_mutex_init(&r->done_mu, NULL));
-    PCQ_CHECK(pthread_barrier_init(&r->start, NULL, r->workers));
+    pthread_mutexattr_t ma;
+    PCQ_CHECK(pthread_mutexattr_init(&ma));
+    PCQ_CHECK(pthread_mutexattr_setpshared(&ma, pshared));
+    PCQ_CHECK(pthread_mutex_init(&r->done_mu, &ma));
+    PCQ_CHECK(pthread_mutexattr_destroy(&ma));
+    pthread_barrierattr_t ba;
+    PCQ_CHECK(pthread_barrierattr_init(&ba));
+    PCQ_CHECK(pthread_barrierattr_setpshared(&ba, pshared));
+    PCQ_CHECK(pthread_barrier_init(&r->start, &ba, r->workers));
+    PCQ_CHECK(pthread_barrierattr_destroy(&ba));
     r->done = 0;
+    for (unsigned i = 0; i < r->workers; i++) {
+        w[i].q = r->q;
+        w[i].q_back = r->q_back;
+    }
+    if (r->processes) {
+        /* No worker waits on done_cv's sleepers: the parent waits in waitpid. */
+        enum run_outcome out = bq_run_processes(r, w, fn, use, lim, label) == 0 ? RUN_OK
+                                                                             : RUN_FAILED;
+        PCQ_CHECK(pthread_barrier_destroy(&r->start));
+        PCQ_CHECK(pthread_cond_destroy(&r->done_cv));
+        PCQ_CHECK(pthread_mutex_destroy(&r->done_mu));
+        return out;
+    }
 
     pthread_t *t = xalloc(r->workers * sizeof *t);
     for (unsigned i = 0; i < r->workers; i++)
@@ -304,34 +393,38 @@ static enum run_outcome run_throughput(const struct bq_config *c, uint64_t count
     bq_label(c, label, sizeof label);
     const struct bq_ops *o = c->ops;
     const bool by_ptr = c->elem_size > o->max_inline;
-    struct bq_run r;
-    memset(&r, 0, sizeof r);
-    r.ops = o;
-    r.elem_size = c->elem_size;
-    r.batch = c->batch;
-    r.by_pointer = by_ptr;
-    r.arena = arena;
-    r.consumers = c->consumers;
-    r.workers = c->producers + c->consumers;
-    r.work_iters = bq_work_iters(c->work_ns, lim->ns_per_iter);
-    r.producer_work_iters = bq_work_iters(c->producer_work_ns, lim->ns_per_iter);
-    r.pace_ns = c->pace_ns;
-    atomic_init(&r.producers_left, c->producers);
-    int rc = o->create(&r.q, c->capacity, by_ptr ? sizeof(void *) : c->elem_size, eff_cap);
+    const unsigned workers = c->producers + c->consumers;
+    struct run_mem m;
+    run_mem_get(&m, c->processes, workers, 0);
+    struct bq_run *r = m.r;
+    r->ops = o;
+    r->elem_size = c->elem_size;
+    r->batch = c->batch;
+    r->by_pointer = by_ptr;
+    r->arena = arena;
+    r->consumers = c->consumers;
+    r->workers = workers;
+    r->work_iters = bq_work_iters(c->work_ns, lim->ns_per_iter);
+    r->producer_work_iters = bq_work_iters(c->producer_work_ns, lim->ns_per_iter);
+    r->pace_ns = c->pace_ns;
+    atomic_init(&r->producers_left, c->producers);
+    int rc = o->create(&r->q, c->capacity, by_ptr ? sizeof(void *) : c->elem_size, eff_cap);
     if (rc != 0) {
         fprintf(stderr, "pcq-bench: %s: cannot create the queue: %s\n", label, strerror(rc));
+        run_mem_put(&m);
         return RUN_FAILED;
     }
 
-    struct bq_worker *w = xalloc(r.workers * sizeof *w);
-    bq_loop_fn *fn = xalloc(r.workers * sizeof *fn);
+    struct bq_worker *w = m.w;
+    bq_loop_fn *fn = xalloc(workers * sizeof *fn);
+    unsigned *use = xalloc(workers * sizeof *use);
     const size_t buf_bytes = c->batch * c->elem_size;
     uint64_t slot = 0;
-    for (unsigned i = 0; i < r.workers; i++) {
-        memset(&w[i], 0, sizeof w[i]);
-        w[i].run = &r;
+    for (unsigned i = 0; i < workers; i++) {
+        w[i].run = r;
         w[i].index = i;
         w[i].buf = xalloc(buf_bytes);
+        w[i].buf_bytes = buf_bytes;
         memset(w[i].buf, 0x5a, buf_bytes);
         if (i < c->producers) {
             w[i].n = count / c->producers + (i < count % c->producers);
@@ -339,21 +432,23 @@ static enum run_outcome run_throughput(const struct bq_config *c, uint64_t count
             w[i].slot0 = slot;
             slot += w[i].n;
             fn[i] = o->producer;
+            use[i] = BQ_USE_WRITES;
         } else {
             fn[i] = o->consumer;
+            use[i] = BQ_USE_READS;
         }
     }
 
-    enum run_outcome out = start_and_wait(&r, w, fn, lim, label);
-    o->destroy(r.q);
+    enum run_outcome out = start_and_wait(r, w, fn, use, lim, label);
+    o->destroy(r->q);
 
-    out = verify(label, w, c->producers, r.workers, count, out);
+    out = verify(label, w, c->producers, workers, count, out);
     if (out == RUN_OK) {
         uint64_t t0, t1, cpu = 0, most = 0, least = UINT64_MAX;
-        span(w, r.workers, &t0, &t1, &s->allocs);
+        span(w, workers, &t0, &t1, &s->allocs);
         s->seconds = (double)(t1 > t0 ? t1 - t0 : 1) / 1e9;
         s->eps = (double)count / s->seconds;
-        for (unsigned i = c->producers; i < r.workers; i++) {
+        for (unsigned i = c->producers; i < workers; i++) {
             cpu += w[i].cpu_ns;
             most = w[i].count > most ? w[i].count : most;
             least = w[i].count < least ? w[i].count : least;
@@ -361,10 +456,11 @@ static enum run_outcome run_throughput(const struct bq_config *c, uint64_t count
         s->cpu = (double)cpu / (double)count;
         s->fair = least == 0 ? INFINITY : (double)most / (double)least;
     }
-    for (unsigned i = 0; i < r.workers; i++)
+    for (unsigned i = 0; i < workers; i++)
         free(w[i].buf);
-    free(w);
     free(fn);
+    free(use);
+    run_mem_put(&m);
     return out;
 }
 
@@ -381,7 +477,8 @@ static uint64_t percentile(const uint64_t *sorted, uint64_t n, unsigned pct)
     return sorted[rank == 0 ? 0 : rank - 1];
 }
 
-/* One ping-pong run: `trips` measured round trips after a few unmeasured. */
+/* One ping-pong run: `trips` measured round trips after a few unmeasured.
+ * Threads bounce an 8-byte element; a process run one of elem_size bytes. */
 static enum run_outcome run_latency(const struct bq_config *c, uint64_t trips,
                                     const struct bq_limits *lim, size_t *eff_cap,
                                     struct sample *s)
@@ -389,55 +486,57 @@ static enum run_outcome run_latency(const struct bq_config *c, uint64_t trips,
     char label[160];
     bq_label(c, label, sizeof label);
     const struct bq_ops *o = c->ops;
-    struct bq_run r;
-    memset(&r, 0, sizeof r);
-    r.ops = o;
-    r.elem_size = sizeof(uint64_t);
-    r.batch = 1;
-    r.consumers = 1;
-    r.workers = 2;
-    r.round_trips = trips;
-    r.warm_trips = trips / 10 < 1000 ? trips / 10 : 1000;
-    r.rtt_ns = xalloc(trips * sizeof *r.rtt_ns);
-    memset(r.rtt_ns, 0, trips * sizeof *r.rtt_ns); /* touch the pages now */
-    int rc = o->create(&r.q, c->capacity, sizeof(uint64_t), eff_cap);
+    const size_t esz = c->processes ? c->elem_size : sizeof(uint64_t);
+    struct run_mem m;
+    run_mem_get(&m, c->processes, 2, trips);
+    struct bq_run *r = m.r;
+    r->ops = o;
+    r->elem_size = esz;
+    r->batch = 1;
+    r->consumers = 1;
+    r->workers = 2;
+    r->round_trips = trips;
+    r->warm_trips = trips / 10 < 1000 ? trips / 10 : 1000;
+    int rc = o->create(&r->q, c->capacity, esz, eff_cap);
     if (rc == 0) {
         size_t ignored;
-        rc = o->create(&r.q_back, c->capacity, sizeof(uint64_t), &ignored);
+        rc = o->create(&r->q_back, c->capacity, esz, &ignored);
         if (rc != 0)
-            o->destroy(r.q);
+            o->destroy(r->q);
     }
     if (rc != 0) {
         fprintf(stderr, "pcq-bench: %s: cannot create the queues: %s\n", label, strerror(rc));
-        free(r.rtt_ns);
+        run_mem_put(&m);
         return RUN_FAILED;
     }
-    struct bq_worker w[2];
+    struct bq_worker *w = m.w;
     bq_loop_fn fn[2] = {o->ping, o->pong};
+    /* The pinger pushes into q and pops the reply from q_back; the ponger the reverse. */
+    const unsigned use[2] = {BQ_USE_WRITES | BQ_USE_BACK_READS, BQ_USE_READS | BQ_USE_BACK_WRITES};
     for (unsigned i = 0; i < 2; i++) {
-        memset(&w[i], 0, sizeof w[i]);
-        w[i].run = &r;
+        w[i].run = r;
         w[i].index = i;
-        w[i].buf = xalloc(sizeof(uint64_t));
-        memset(w[i].buf, 0x5a, sizeof(uint64_t));
+        w[i].buf = xalloc(esz);
+        w[i].buf_bytes = esz;
+        memset(w[i].buf, 0x5a, esz);
     }
-    enum run_outcome out = start_and_wait(&r, w, fn, lim, label);
-    o->destroy(r.q);
-    o->destroy(r.q_back);
+    enum run_outcome out = start_and_wait(r, w, fn, use, lim, label);
+    o->destroy(r->q);
+    o->destroy(r->q_back);
 
-    out = verify(label, w, 1, 2, r.warm_trips + trips, out);
+    out = verify(label, w, 1, 2, r->warm_trips + trips, out);
     if (out == RUN_OK) {
         uint64_t t0, t1;
         span(w, 2, &t0, &t1, &s->allocs);
         s->seconds = (double)(t1 > t0 ? t1 - t0 : 1) / 1e9;
-        qsort(r.rtt_ns, trips, sizeof *r.rtt_ns, cmp_u64);
-        s->p50 = percentile(r.rtt_ns, trips, 50);
-        s->p99 = percentile(r.rtt_ns, trips, 99);
-        s->max_rtt = r.rtt_ns[trips - 1];
+        qsort(r->rtt_ns, trips, sizeof *r->rtt_ns, cmp_u64);
+        s->p50 = percentile(r->rtt_ns, trips, 50);
+        s->p99 = percentile(r->rtt_ns, trips, 99);
+        s->max_rtt = r->rtt_ns[trips - 1];
     }
     free(w[0].buf);
     free(w[1].buf);
-    free(r.rtt_ns);
+    run_mem_put(&m);
     return out;
 }
 

@@ -14,12 +14,16 @@
 #     least ~2000 ns per element; --producer-work runs;
 #  6. --hog: the busy-loop process runs and is gone after a normal exit, a
 #     failed verification and a SIGTERM;
-#  7. the goal lines: five of them, NOT MEASURED when their scenarios were
+#  7. the goal lines: six of them, NOT MEASURED when their scenarios were
 #     not run, and --strict exits 3;
 #  8. the options are checked (--help, a bad option);
 #  9. readme-table.sh and plot.sh run on a small CSV of every kind of row,
 #     print their tables (with the ratios pcq-bench printed) and the README's
-#     PNG, and refuse a CSV of the old format.
+#     PNG, and refuse a CSV of the old format;
+# 10. --processes: every process peer (pcq_shared, mq, pipe, socketpair)
+#     moves a small count at 1x1 and 2x2, 8 and 64 bytes, and ping-pongs,
+#     each run verified (count, sum, xor) and its count in the CSV; goal 6's
+#     line alone, from a run of its scenarios.
 set -u
 bin=${1:?usage: test-bench.sh BINARY}
 tmp=$(mktemp -d)
@@ -173,13 +177,14 @@ else
     bad "--hog: still there after SIGTERM"
 fi
 
-# 7. the goals: five lines; here nothing is measured; --strict says so
+# 7. the goals: six lines; here nothing is measured; --strict says so
 # shellcheck disable=SC2086
 "$bin" --queue pcq,textbook --count 2000 --goals --strict $small >"$tmp/out" 2>"$tmp/err"
 rc=$?
-lines=$(grep -c '^goal [1-5], .*  \(PASS\|FAIL\|NOT MEASURED\)$' "$tmp/out")
-if [ "$rc" = 3 ] && [ "$lines" = 5 ] && grep -q '^goal 5, .*NOT MEASURED$' "$tmp/out"; then
-    ok "five goal lines, NOT MEASURED where not run; --strict exits 3"
+lines=$(grep -c '^goal [1-6], .*  \(PASS\|FAIL\|NOT MEASURED\)$' "$tmp/out")
+if [ "$rc" = 3 ] && [ "$lines" = 6 ] && grep -q '^goal 5, .*NOT MEASURED$' "$tmp/out" &&
+    grep -q '^goal 6, .*NOT MEASURED$' "$tmp/out"; then
+    ok "six goal lines, NOT MEASURED where not run; --strict exits 3"
 else
     bad "goal lines: exit $rc, $lines lines"; grep '^goal' "$tmp/out"
 fi
@@ -208,7 +213,8 @@ fixture --queue pcq,textbook --pc 1x1,2x2 --capacity 64,4096 --count 20000 &&
     fixture --queue pcq,textbook_batch --capacity 4096 --batch 16 --count 20000 &&
     fixture --queue pcq,textbook --latency --round-trips 500 &&
     fixture --queue pcq,textbook --latency --round-trips 500 --hog &&
-    fixture --queue pcq,textbook --capacity 64 --pace 100000 --count 20
+    fixture --queue pcq,textbook --capacity 64 --pace 100000 --count 20 &&
+    fixture --processes --queue pcq_shared,mq --capacity 64 --count 3000
 if sh "$here/readme-table.sh" "$fx" >"$tmp/table" 2>"$tmp/err"; then
     missing=""
     for h in '| scenario | pcq | textbook | pcq / best bounded peer |' \
@@ -268,6 +274,50 @@ elif [ "$(head -c 4 "$tmp/plots/readme-throughput.png" 2>/dev/null | tail -c 3)"
     ok "plot.sh: $(cd "$tmp/plots" && echo *.png)"
 else
     bad "plot.sh: no readme-throughput.png"; cat "$tmp/out" "$tmp/err"
+fi
+
+# 10. process runs: every peer verified, counts in the CSV, goal 6 alone
+procs_ok() { # procs_ok CSV KIND COUNT: every process peer has an ok row of KIND with COUNT
+    for q in pcq_shared mq pipe socketpair; do
+        awk -F, -v q="$q" -v k="$2" -v n="$3" '
+            /^#/ { next }
+            !h { for (i = 1; i <= NF; i++) col[$i] = i; h = 1; next }
+            $col["queue"] == q && $col["kind"] == k && $col["status"] == "ok" &&
+                $col["count"] == n { found = 1 }
+            END { exit !found }' "$1" || return 1
+    done
+}
+# shellcheck disable=SC2086
+if "$bin" --processes --queue all --pc 1x1,2x2 --capacity 16 --elem-size 8,64 --count 5000 \
+    $small --csv "$tmp/procs.csv" >"$tmp/out" 2>"$tmp/err" &&
+    procs_ok "$tmp/procs.csv" throughput_processes 5000 &&
+    [ "$(grep -c '^throughput_processes,' "$tmp/procs.csv")" = 16 ]; then
+    ok "--processes: pcq_shared, mq, pipe, socketpair, 1x1 and 2x2, 8 and 64 B: verified"
+else
+    bad "--processes throughput"; tail -5 "$tmp/err"
+fi
+# shellcheck disable=SC2086
+if "$bin" --processes --latency --elem-size 8,64 --round-trips 300 $small \
+    --csv "$tmp/procs-lat.csv" >"$tmp/out" 2>"$tmp/err" &&
+    procs_ok "$tmp/procs-lat.csv" latency_processes 300; then
+    ok "--processes --latency: every peer, 8 and 64 B: verified"
+else
+    bad "--processes ping-pong"; tail -5 "$tmp/err"
+fi
+# shellcheck disable=SC2086
+"$bin" --processes --queue pcq_shared,mq --capacity 64 --count 3000 --goals $small \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ] && [ "$(grep -c '^goal [0-9]' "$tmp/out")" = 1 ] &&
+    grep -q '^goal 6, across processes.*  \(PASS\|FAIL\|NOT MEASURED\)$' "$tmp/out"; then
+    ok "--processes --goals: goal 6's line alone ($(sed -n 's/^goal 6.*  //p' "$tmp/out"): no ping-pong run)"
+else
+    bad "--processes --goals: exit $rc"; grep '^goal' "$tmp/out"
+fi
+if "$bin" --processes --list >"$tmp/out" 2>&1 && grep -q 'ping-pong processes cap 64 elem 64' "$tmp/out"; then
+    ok "--processes alone: $(tail -n 1 "$tmp/out")"
+else
+    bad "--processes --list"; cat "$tmp/out"
 fi
 
 if [ "$fails" -ne 0 ]; then

@@ -66,8 +66,10 @@
  */
 #define _GNU_SOURCE /* sched_getcpu */
 #include "pcq.h"
+#include "pcq_shm.h"
 #include "annotate.h"
 #include "fatal.h"
+#include "shm.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -80,12 +82,26 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #else
 #include <fcntl.h>
 #endif
 
 #define CACHE_LINE 64
+
+#ifdef PCQ_TEST_HOOKS
+void (*pcq__test_hook)(const pcq_t *q, int side, int point);
+#define TEST_HOOK(q, d, point)                                                                     \
+    do {                                                                                           \
+        if (pcq__test_hook != NULL)                                                                \
+            pcq__test_hook(q, (int)(d), point);                                                    \
+    } while (0)
+#else
+#define TEST_HOOK(q, d, point) ((void)0)
+#endif
 
 /* The hot path of a single-element call, specialised per direction. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -108,6 +124,16 @@ static inline size_t low_water(size_t capacity) { return capacity >= 4 ? capacit
 enum dir { PUSH = 0, POP = 1 };
 
 static inline enum dir opposite(enum dir d) { return d == PUSH ? POP : PUSH; }
+
+/*
+ * Where threads sleep: a condition variable in an in-process queue; in a
+ * shared one, a futex on a sequence word that every wake-up advances (a
+ * process-shared condition variable cannot survive a waiter's death).
+ */
+union waitobj {
+    pthread_cond_t cv;     /* in-process */
+    _Atomic uint32_t seq;  /* shared: atomic, advanced under the mutex it goes with */
+};
 
 /*
  * One side of the queue. Lock map: fields marked "mu" are guarded by this
@@ -154,38 +180,99 @@ struct side {
     atomic_bool pending;  /* atomic: a signal to this side is on its way; changed under mu */
     atomic_bool fd_on;    /* atomic: the descriptor exists; set once, under both locks */
     atomic_bool fd_ready; /* atomic: the descriptor polls readable; changed under mu */
-    pthread_cond_t cv;    /* this side's threads sleep here, on mu */
+    union waitobj w;      /* this side's threads sleep here, on mu */
 };
 
+/* A shared queue's memory starts with these, and nothing else matches. */
+#define SHM_MAGIC 0x3130514D48535150ull /* "PQSHMQ01" read as little-endian */
+#define SHM_VERSION 1u
+
 /*
- * One allocation: this header, then the first ring. The ring's geometry
- * changes only in pcq_set_capacity, with both locks held, so a side reads
- * it under its own lock; `cap` and `ring` are also read without a lock
- * (pcq_capacity, pcq_size), hence atomics. `esz` and `tools` never change.
+ * The queue's state: in the handle's allocation (in-process), or at the
+ * start of a shared segment. It holds no pointer, so every process may map
+ * a segment at its own address. Lock map: `cap` is written with both locks
+ * held and read under either, or atomically without; the identity fields
+ * are written once, before `magic`, which is stored last.
  */
-struct pcq_queue {
-    _Atomic size_t cap;   /* atomic: capacity in elements; both locks to write */
-    _Atomic size_t ring;  /* atomic: slots in the ring, >= cap and >= the size;
-                             both locks to write */
-    size_t esz;           /* immutable: element size in bytes */
-    size_t low;           /* both locks: room a waiting producer's spin waits for,
-                             a quarter of the capacity */
-    unsigned char *slots; /* both locks: the ring; slot i at slots + i * esz */
-    unsigned char *grown; /* both locks: the ring when pcq_set_capacity grew it past
-                             the first one (then slots == grown), else NULL */
-    bool tools;           /* immutable: under a thread checker, annotate for it */
-    _Atomic unsigned extras; /* atomic: batch waiters (as the pop side's batch_waiters
-                                counts them, raised first and lowered last) plus
-                                descriptors created; changed under a side's mu. While
-                                0, a move skips the batch and descriptor checks. */
+struct core {
+    /* Line 0: identity and what is read without a lock. */
+    _Atomic uint64_t magic;       /* shared: SHM_MAGIC once laid out (release) */
+    uint32_t version;             /* shared: SHM_VERSION */
+    uint32_t shared;              /* immutable: 1 for a shared queue */
+    uint64_t ring;                /* shared, immutable: slots laid out */
+    uint64_t esz;                 /* shared, immutable: element size */
+    uint64_t bytes;               /* shared, immutable: the whole segment */
+    uint64_t hdr;                 /* shared, immutable: the header (this structure) */
+    _Atomic size_t cap;           /* atomic: capacity; both locks to write */
+    _Atomic uint64_t recoveries;  /* atomic: locks found held by a dead process */
+    _Atomic uint32_t broken;      /* atomic: found corrupt (shared); set under a lock */
+    _Atomic uint32_t extras;      /* atomic: batch waiters (as the pop side's batch_waiters
+                                     counts them, raised first and lowered last) plus
+                                     descriptors created; changed under a side's mu. While
+                                     0, a move skips the batch and descriptor checks. */
     alignas(CACHE_LINE) struct side side[2];
     /* Batch waiters (pcq_pop_batch with a min above 1) sleep here, on the
      * pop side's mu, apart from plain pops: they wait for different
      * counts, and are woken together when the least of them is reached. */
-    alignas(CACHE_LINE) pthread_cond_t batch_cv;
-    /* The first ring: capacity * esz bytes. */
+    alignas(CACHE_LINE) union waitobj batch;
+};
+
+/*
+ * A process's handle to a queue. In-process: one allocation holds the
+ * handle, the core and the first ring, and the ring's geometry changes
+ * only in pcq_set_capacity, with both locks held, so a side reads it under
+ * its own lock; `ring` is also read without a lock (pcq_size), hence an
+ * atomic. Shared: the handle is this process's own, the core and the ring
+ * are in the segment, and the geometry is the segment's, copied here once
+ * checked, so that nothing in the segment can make this process reach
+ * outside it.
+ */
+struct pcq_queue {
+    struct core *c;        /* immutable */
+    unsigned char *slots;  /* both locks: the ring; slot i at slots + i * esz */
+    _Atomic size_t ring;   /* atomic: slots in the ring, >= cap and >= the size;
+                              both locks to write */
+    size_t esz;            /* immutable: element size in bytes */
+    unsigned char *grown;  /* both locks: the ring when pcq_set_capacity grew it
+                              past the first one (then slots == grown), else NULL */
+    void *map;             /* immutable: a mapping this handle owns (pcq_shm_*) */
+    size_t map_len;        /* immutable: its length */
+    bool shared;           /* immutable: the queue is a shared one */
+    bool tools;            /* immutable: under a thread checker, annotate for it */
+};
+
+/* A plain wait's sleepers in a shared queue, per side: the process of each
+ * (its pid; 0: a free slot). A thread killed in its sleep stays counted in
+ * `waiters`, and every move of the other side would then pay a futex wake
+ * for it for good; its slot lets a waker find it dead and take it out
+ * (reap_dead_sleepers). More sleepers than slots still sleep, unlisted. */
+#define SLEEPER_SLOTS 16
+
+/* How many wake-ups in a row that woke nobody, while `waiters` said
+ * someone sleeps, before a waker looks for dead sleepers: a live sleeper
+ * between its announcement and its futex call makes the odd one. */
+#define REAP_AFTER 64
+
+/* A shared segment: the core, then what only a shared queue needs, then
+ * the ring. */
+struct shared_seg {
+    struct core c;
+    alignas(CACHE_LINE) int32_t sleepers[2][SLEEPER_SLOTS]; /* side's mu */
+    uint32_t idle_wakes[2]; /* side's mu: wake-ups in a row that woke nobody */
+};
+
+/* An in-process queue's one allocation: the handle, the core, the ring. */
+struct inproc {
+    struct pcq_queue h;
+    alignas(CACHE_LINE) struct core c;
     alignas(CACHE_LINE) unsigned char first[];
 };
+
+/* A shared queue's segment, from its handle (the core is its start). */
+static inline struct shared_seg *seg_of(const pcq_t *q)
+{
+    return (struct shared_seg *)(void *)q->c;
+}
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                            */
@@ -200,7 +287,26 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static inline void lock(struct side *s) { PCQ_CHECK(pthread_mutex_lock(&s->mu)); }
+static bool lock_shared(pcq_t *q, struct side *s, int rc);
+
+/*
+ * Lock side s of q. Returns true with the lock held. In an in-process
+ * queue, always: a failing lock there is a broken program (abort). In a
+ * shared one, a lock found held by a dead process comes back repaired, and
+ * the side is checked; false (the lock not held) when the memory is found
+ * corrupt, or the queue was found so before: the caller returns
+ * ENOTRECOVERABLE.
+ */
+static inline bool lock(pcq_t *q, struct side *s)
+{
+    int rc = pthread_mutex_lock(&s->mu);
+    if (q->shared)
+        return lock_shared(q, s, rc);
+    if (rc != 0)
+        pcq__die("pthread_mutex_lock", rc, __FILE__, __LINE__);
+    return true;
+}
+
 static inline void unlock(struct side *s) { PCQ_CHECK(pthread_mutex_unlock(&s->mu)); }
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -224,7 +330,7 @@ static inline uint64_t mine(const struct side *s)
 /* The capacity; stable under either side's lock. */
 static inline size_t capacity_of(const pcq_t *q)
 {
-    return atomic_load_explicit(&q->cap, memory_order_relaxed);
+    return atomic_load_explicit(&q->c->cap, memory_order_relaxed);
 }
 
 /* What side d may move, by its counter and its copy of the other's: room
@@ -242,11 +348,19 @@ static inline uint64_t room_by(const pcq_t *q, enum dir d, uint64_t own, uint64_
 /* Read the other side's counter afresh (with mu of side d held) and say
  * what side d may move now. Sequentially consistent: after a thread has
  * announced itself in `waiters`, this is the Dekker re-check. */
+static bool counts_sane(const pcq_t *q, uint64_t pushed, uint64_t popped);
+static void mark_broken(pcq_t *q);
+
 static uint64_t look(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
-    struct side *o = &q->side[opposite(d)];
-    s->seen = atomic_load_explicit(&o->moved, memory_order_seq_cst);
+    struct side *s = &q->c->side[d];
+    struct side *o = &q->c->side[opposite(d)];
+    const uint64_t other = atomic_load_explicit(&o->moved, memory_order_seq_cst);
+    if (q->shared && !counts_sane(q, d == PUSH ? mine(s) : other, d == PUSH ? other : mine(s))) {
+        mark_broken(q); /* the caller's next lock fails; until then, nothing to move */
+        return 0;
+    }
+    s->seen = other;
     if (q->tools)
         pcq__observe(&o->moved); /* the slots published with it are ours to touch */
     return room_by(q, d, mine(s), s->seen);
@@ -255,9 +369,254 @@ static uint64_t look(pcq_t *q, enum dir d)
 /* What side d may move now (mu held): its copy first, then a fresh look. */
 static inline uint64_t available(pcq_t *q, enum dir d)
 {
-    const struct side *s = &q->side[d];
+    const struct side *s = &q->c->side[d];
     uint64_t n = room_by(q, d, mine(s), s->seen);
     return n > 0 ? n : look(q, d);
+}
+
+/* ------------------------------------------------------------------ */
+/* A shared queue: checks, repair, waits                              */
+/* ------------------------------------------------------------------ */
+
+/* Whether side d's own state is in range: its position inside the ring,
+ * its copy of the other side's count within a ring of its own, the
+ * capacity within the ring. What a shared queue checks under each lock. */
+static bool side_sane(const pcq_t *q, enum dir d)
+{
+    const struct side *s = &q->c->side[d];
+    const size_t ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
+    const size_t cap = capacity_of(q);
+    const uint64_t own = mine(s);
+    const uint64_t gap = d == PUSH ? own - s->seen : s->seen - own;
+    return s->pos < ring && gap <= ring && cap >= 1 && cap <= ring;
+}
+
+/* Whether the two counts agree with a ring of q's size: no more popped
+ * than pushed, no more between them than the ring holds. */
+static bool counts_sane(const pcq_t *q, uint64_t pushed, uint64_t popped)
+{
+    return pushed - popped <= atomic_load_explicit(&q->ring, memory_order_relaxed);
+}
+
+/*
+ * Every sleeper of every side, woken (no lock needed: a shared queue's
+ * waiters look again at least every PCQ_SHARED_NAP_MS anyway, and once
+ * `broken` is set every lock fails).
+ */
+static void wake_all_shared(pcq_t *q);
+
+/* The memory of a shared queue was found corrupt: say so to every call,
+ * from now on, in every process. */
+static void mark_broken(pcq_t *q)
+{
+    atomic_store_explicit(&q->c->broken, 1, memory_order_seq_cst);
+    wake_all_shared(q);
+}
+
+/*
+ * Side s's lock was held by a process that died (its owner's robust list
+ * told the kernel): the side may be half-way through a call. Everything
+ * that call did is undone or kept as its commit point says: the count
+ * (`moved`) is stored only after the copy, so the position is recomputed
+ * from the count (a shared ring never regrows: position = count modulo the
+ * ring), the copy of the other side's count is reloaded, and a close that
+ * had set one side's flags has them set on this side too. The rest is
+ * this side's tuning, put back to where a new queue starts.
+ */
+static void repair_side(pcq_t *q, struct side *s)
+{
+    const enum dir d = s == &q->c->side[POP] ? POP : PUSH; /* not from the segment */
+    struct side *o = &q->c->side[opposite(d)];
+    const size_t ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
+    s->pos = (size_t)(mine(s) % ring);
+    s->seen = atomic_load_explicit(&o->moved, memory_order_seq_cst);
+    /* Written with both locks held, so the dead process may have set the
+     * other side's only; read it without that lock, as flags that only
+     * ever go from false to true. */
+    if (__atomic_load_n(&o->closed, __ATOMIC_ACQUIRE))
+        s->closed = true;
+    if (__atomic_load_n(&o->aborted, __ATOMIC_ACQUIRE))
+        s->aborted = true;
+    if (s->high_water > ring)
+        s->high_water = ring;
+    /* A push that died between its commit and raise_high_water() left the
+     * size above the mark, which side_valid() forbids. */
+    if (d == PUSH && mine(s) - s->seen <= ring && mine(s) - s->seen > s->high_water)
+        s->high_water = (size_t)(mine(s) - s->seen);
+    s->spin_ns = SPIN_START_NS;
+    s->sleeps = s->yield_ban = 0;
+    s->slow = s->failed = s->probe = s->yield_shift = 0;
+    /* The dead process may have been the one a wake-up was sent to: the
+     * next mover sends another. */
+    atomic_store_explicit(&s->pending, false, memory_order_relaxed);
+    atomic_fetch_add_explicit(&q->c->recoveries, 1, memory_order_relaxed);
+}
+
+/* lock() of a shared queue: `rc` is what pthread_mutex_lock returned. */
+static bool lock_shared(pcq_t *q, struct side *s, int rc)
+{
+    if (rc == EOWNERDEAD) {
+        repair_side(q, s);
+        PCQ_CHECK(pthread_mutex_consistent(&s->mu));
+    } else if (rc != 0) {
+        /* ENOTRECOVERABLE (never made so by pcq: it always repairs) or a
+         * mutex that is no mutex any more: the memory is corrupt. */
+        mark_broken(q);
+        return false;
+    }
+    const enum dir d = s == &q->c->side[POP] ? POP : PUSH; /* not from the segment */
+    if (atomic_load_explicit(&q->c->broken, memory_order_relaxed) != 0 || !side_sane(q, d))
+        goto broken;
+    return true;
+broken:
+    mark_broken(q);
+    unlock(s);
+    return false;
+}
+
+#ifdef __linux__
+static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, (uint32_t *)(uintptr_t)word, op, val, ts, NULL,
+                   op == FUTEX_WAIT_BITSET ? FUTEX_BITSET_MATCH_ANY : 0);
+}
+#endif
+
+/* Advance the sequence word and wake up to `n` of its sleepers; returns
+ * how many the kernel woke. */
+static int seq_wake(union waitobj *w, int n)
+{
+    atomic_fetch_add_explicit(&w->seq, 1, memory_order_seq_cst);
+#ifdef __linux__
+    long woke = futex(&w->seq, FUTEX_WAKE, (uint32_t)n, NULL);
+    return woke > 0 ? (int)woke : 0;
+#else
+    (void)n;
+    return 0;
+#endif
+}
+
+static void wake_all_shared(pcq_t *q)
+{
+    seq_wake(&q->c->side[PUSH].w, INT_MAX);
+    seq_wake(&q->c->side[POP].w, INT_MAX);
+    seq_wake(&q->c->batch, INT_MAX);
+}
+
+/* Wake one sleeper on w (side mu held). Returns whether one is now on its
+ * way: always, for a condition variable with a waiter; for a sequence
+ * word, when the kernel woke one (a thread between its announcement and
+ * its futex call sees the word moved and does not sleep; a dead one is
+ * not woken, and must not leave `pending` set). */
+static bool wo_signal(const pcq_t *q, union waitobj *w)
+{
+    if (!q->shared) {
+        PCQ_CHECK(pthread_cond_signal(&w->cv));
+        return true;
+    }
+    return seq_wake(w, 1) > 0;
+}
+
+static bool wo_broadcast(const pcq_t *q, union waitobj *w)
+{
+    if (!q->shared) {
+        PCQ_CHECK(pthread_cond_broadcast(&w->cv));
+        return true;
+    }
+    return seq_wake(w, INT_MAX) > 0;
+}
+
+static bool deadline_passed(const struct timespec *deadline);
+
+#ifdef __linux__
+/* Not instrumented by ASan (see futex_nap). */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize_address)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef NO_ASAN
+#define NO_ASAN
+#endif
+
+/*
+ * Sleep on a sequence word while it still reads `seen`, until woken, for
+ * PCQ_SHARED_NAP_MS at most, or until `deadline` (NULL: none), whichever
+ * comes first; asynchronously cancellable inside the system call only.
+ * Every address-taken local of the wait lives here, in a frame ASan does
+ * not instrument: a cancellation unwinds from the signal handler past this
+ * frame with a jump ASan does not see, so redzones here would stay
+ * poisoned under the caller's next frames, and ASan would misreport them
+ * and abort (google/sanitizers#1010).
+ */
+static NO_ASAN void futex_nap(_Atomic uint32_t *word, uint32_t seen,
+                              const struct timespec *deadline)
+{
+    struct timespec until = {0, 0};
+    const uint64_t nap = (uint64_t)PCQ_SHARED_NAP_MS * 1000000u, now = pcq__now_ns();
+    until.tv_sec = (time_t)((now + nap) / 1000000000u);
+    until.tv_nsec = (long)((now + nap) % 1000000000u);
+    if (deadline != NULL && (deadline->tv_sec < until.tv_sec ||
+                             (deadline->tv_sec == until.tv_sec && deadline->tv_nsec < until.tv_nsec)))
+        until = *deadline;
+    int old;
+    PCQ_CHECK(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old));
+    futex(word, FUTEX_WAIT_BITSET, seen, &until);
+    PCQ_CHECK(pthread_setcanceltype(old, NULL));
+}
+#endif
+
+/* How a wait ended: woken (or spuriously), timed out, or the lock was not
+ * got back (a shared queue found corrupt: the caller holds no lock). */
+enum woke { WOKE, TIMED_OUT, LOST };
+
+struct wait_ctx {
+    pcq_t *q;
+    enum dir d;
+    bool batch;    /* a batch waiter (on the batch wait object) */
+    bool unlocked; /* inside a shared wait, with the lock let go */
+    int rc;        /* in memory, not a register: survives the cleanup setjmp */
+    int slot;      /* shared plain wait: its sleeper slot, or -1 */
+};
+
+/*
+ * Sleep on w, letting go of side s's mu, until woken, `deadline` (NULL:
+ * none), or spuriously; back with the mu held (unless LOST). A
+ * cancellation point. In-process: a condition wait. Shared: a futex wait
+ * on the sequence word, read under the mu, so that a wake-up sent after
+ * the caller's last look (which advances the word under the same mu)
+ * makes the futex call return at once; bounded by PCQ_SHARED_NAP_MS, so
+ * that a waiter looks again after what a dead process left behind (its
+ * announcement, a wake-up sent to it). Asynchronously cancellable inside
+ * the system call only, as glibc's own cancellable calls are; `unlocked`
+ * tells the cleanup handler to take the lock back first.
+ */
+static enum woke wo_wait(pcq_t *q, union waitobj *w, struct side *s,
+                         const struct timespec *deadline, struct wait_ctx *ctx)
+{
+    if (!q->shared) {
+        if (deadline == NULL)
+            ctx->rc = pthread_cond_wait(&w->cv, &s->mu);
+        else
+            ctx->rc = pthread_cond_timedwait(&w->cv, &s->mu, deadline);
+        if (ctx->rc != 0 && !(ctx->rc == ETIMEDOUT && deadline != NULL))
+            pcq__die("pthread_cond_wait", ctx->rc, __FILE__, __LINE__);
+        return ctx->rc == ETIMEDOUT ? TIMED_OUT : WOKE;
+    }
+#ifdef __linux__
+    const uint32_t seen = atomic_load_explicit(&w->seq, memory_order_seq_cst);
+    ctx->unlocked = true;
+    unlock(s);
+    futex_nap(&w->seq, seen, deadline);
+    const bool held = lock(q, s);
+    ctx->unlocked = false;
+    if (!held)
+        return LOST;
+#else
+    (void)w;
+    (void)ctx;
+#endif
+    return deadline != NULL && deadline_passed(deadline) ? TIMED_OUT : WOKE;
 }
 
 
@@ -266,7 +625,7 @@ static inline uint64_t available(pcq_t *q, enum dir d)
 /* Debug invariant of side d, for assert(); its mu is held. */
 static bool side_valid(const pcq_t *q, enum dir d)
 {
-    const struct side *s = &q->side[d];
+    const struct side *s = &q->c->side[d];
     const uint64_t own = mine(s), ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
     bool counts = d == PUSH ? own >= s->seen && own - s->seen <= ring : s->seen >= own;
     return counts && s->pos < ring &&
@@ -278,25 +637,45 @@ static bool side_valid(const pcq_t *q, enum dir d)
 /* Life cycle                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Declare a side's atomics to the thread checkers (on), or forget them
- * before the memory goes (off). */
-static void side_atomics_for_tools(struct side *s, bool on)
+/* Declare a queue's atomics to the thread checkers (on), or forget them
+ * before their memory goes (off). Per process: each process that maps a
+ * shared queue declares them at its own address. */
+static void atomics_for_tools(pcq_t *q, bool on)
 {
-    pcq__atomic_for_tools(&s->moved, sizeof s->moved, on);
-    pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, on);
-    pcq__atomic_for_tools(&s->batch_waiters, sizeof s->batch_waiters, on);
-    pcq__atomic_for_tools(&s->batch_need, sizeof s->batch_need, on);
-    pcq__atomic_for_tools(&s->cpu, sizeof s->cpu, on);
-    pcq__atomic_for_tools(&s->pending, sizeof s->pending, on);
-    pcq__atomic_for_tools(&s->fd_on, sizeof s->fd_on, on);
-    pcq__atomic_for_tools(&s->fd_ready, sizeof s->fd_ready, on);
+    struct core *c = q->c;
+    for (int d = PUSH; d <= POP; d++) {
+        struct side *s = &c->side[d];
+        pcq__atomic_for_tools(&s->moved, sizeof s->moved, on);
+        pcq__atomic_for_tools(&s->waiters, sizeof s->waiters, on);
+        pcq__atomic_for_tools(&s->batch_waiters, sizeof s->batch_waiters, on);
+        pcq__atomic_for_tools(&s->batch_need, sizeof s->batch_need, on);
+        pcq__atomic_for_tools(&s->cpu, sizeof s->cpu, on);
+        pcq__atomic_for_tools(&s->pending, sizeof s->pending, on);
+        pcq__atomic_for_tools(&s->fd_on, sizeof s->fd_on, on);
+        pcq__atomic_for_tools(&s->fd_ready, sizeof s->fd_ready, on);
+        if (q->shared)
+            pcq__atomic_for_tools(&s->w.seq, sizeof s->w.seq, on);
+    }
+    pcq__atomic_for_tools(&c->cap, sizeof c->cap, on);
+    pcq__atomic_for_tools(&c->extras, sizeof c->extras, on);
+    pcq__atomic_for_tools(&q->ring, sizeof q->ring, on);
+    if (q->shared) {
+        pcq__atomic_for_tools(&c->magic, sizeof c->magic, on);
+        pcq__atomic_for_tools(&c->recoveries, sizeof c->recoveries, on);
+        pcq__atomic_for_tools(&c->broken, sizeof c->broken, on);
+        pcq__atomic_for_tools(&c->batch.seq, sizeof c->batch.seq, on);
+    }
 }
 
-static int side_init(struct side *s, const pthread_mutexattr_t *ma, const pthread_condattr_t *ca)
+static int side_init(pcq_t *q, enum dir d, const pthread_mutexattr_t *ma,
+                     const pthread_condattr_t *ca)
 {
+    struct side *s = &q->c->side[d];
     if (pthread_mutex_init(&s->mu, ma) != 0)
         return ENOMEM;
-    if (pthread_cond_init(&s->cv, ca) != 0) {
+    if (q->shared) {
+        atomic_init(&s->w.seq, 0);
+    } else if (pthread_cond_init(&s->w.cv, ca) != 0) {
         PCQ_CHECK(pthread_mutex_destroy(&s->mu));
         return ENOMEM;
     }
@@ -310,96 +689,238 @@ static int side_init(struct side *s, const pthread_mutexattr_t *ma, const pthrea
     atomic_init(&s->fd_ready, false);
     s->fd_r = s->fd_w = -1;
     s->spin_ns = SPIN_START_NS;
-    side_atomics_for_tools(s, true);
     return 0;
 }
 
-static void side_destroy(struct side *s)
+static void side_destroy(pcq_t *q, struct side *s)
 {
     /* EBUSY here means the caller destroyed a queue still in use. */
-    PCQ_CHECK(pthread_cond_destroy(&s->cv));
+    if (!q->shared)
+        PCQ_CHECK(pthread_cond_destroy(&s->w.cv));
     PCQ_CHECK(pthread_mutex_destroy(&s->mu));
-    side_atomics_for_tools(s, false);
     if (s->fd_r >= 0)
         close(s->fd_r);
     if (s->fd_w >= 0 && s->fd_w != s->fd_r)
         close(s->fd_w);
 }
 
+/*
+ * Lay out q's core (zeroed memory) for `capacity` elements: in-process,
+ * plain mutexes and condition variables on CLOCK_MONOTONIC (timed waits
+ * immune to wall-clock jumps); shared, robust process-shared mutexes and
+ * sequence words. Every init failure is a resource shortage to the
+ * caller: ENOMEM (ENOTSUP where robust shared mutexes are missing).
+ */
+static int core_init(pcq_t *q, size_t capacity)
+{
+    struct core *c = q->c;
+    c->shared = q->shared;
+    c->ring = capacity;
+    c->esz = q->esz;
+    atomic_init(&c->cap, capacity);
+    atomic_init(&c->recoveries, 0);
+    atomic_init(&c->broken, 0);
+    atomic_init(&c->extras, 0);
+
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    int rc = ENOMEM;
+    if (pthread_mutexattr_init(&ma) != 0)
+        return ENOMEM;
+    if (pthread_condattr_init(&ca) != 0)
+        goto fail_mattr;
+    PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+    if (q->shared && (pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) != 0 ||
+                      pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) != 0)) {
+        rc = ENOTSUP;
+        goto fail_cattr;
+    }
+    if ((rc = side_init(q, PUSH, &ma, &ca)) != 0)
+        goto fail_cattr;
+    if ((rc = side_init(q, POP, &ma, &ca)) != 0) {
+        side_destroy(q, &c->side[PUSH]);
+        goto fail_cattr;
+    }
+    if (q->shared) {
+        atomic_init(&c->batch.seq, 0);
+    } else if (pthread_cond_init(&c->batch.cv, &ca) != 0) {
+        side_destroy(q, &c->side[POP]);
+        side_destroy(q, &c->side[PUSH]);
+        rc = ENOMEM;
+        goto fail_cattr;
+    }
+    rc = 0;
+fail_cattr:
+    pthread_condattr_destroy(&ca);
+fail_mattr:
+    pthread_mutexattr_destroy(&ma);
+    return rc;
+}
+
 int pcq_create(pcq_t **out, size_t capacity, size_t elem_size)
 {
     if (out == NULL || capacity == 0 || elem_size == 0)
         return EINVAL;
-    const size_t hdr = offsetof(pcq_t, first);
+    const size_t hdr = offsetof(struct inproc, first);
     if (capacity > (SIZE_MAX - hdr - CACHE_LINE) / elem_size)
         return EOVERFLOW;
     /* aligned_alloc wants a multiple of the alignment. */
     size_t bytes = hdr + capacity * elem_size;
     bytes = (bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
 
-    pcq_t *q = aligned_alloc(CACHE_LINE, bytes);
-    if (q == NULL)
+    struct inproc *ip = aligned_alloc(CACHE_LINE, bytes);
+    if (ip == NULL)
         return ENOMEM;
-    memset(q, 0, hdr);
-    atomic_init(&q->cap, capacity);
-    atomic_init(&q->ring, capacity);
-    atomic_init(&q->extras, 0);
+    memset(ip, 0, hdr);
+    pcq_t *q = &ip->h; /* at the start of the allocation: free(q) frees it */
+    q->c = &ip->c;
+    q->slots = ip->first;
     q->esz = elem_size;
-    q->low = low_water(capacity);
-    q->slots = q->first;
+    atomic_init(&q->ring, capacity);
     q->tools = pcq__under_tools();
-
-    /* Every init failure is a resource shortage to the caller: ENOMEM. */
-    pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
-    int rc = ENOMEM;
-    if (pthread_mutexattr_init(&ma) != 0)
-        goto fail_free;
-    if (pthread_condattr_init(&ca) != 0)
-        goto fail_mattr;
-    /* Timed waits measure CLOCK_MONOTONIC: immune to wall-clock jumps. */
-    PCQ_CHECK(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-    if ((rc = side_init(&q->side[PUSH], &ma, &ca)) != 0)
-        goto fail_cattr;
-    if ((rc = side_init(&q->side[POP], &ma, &ca)) != 0) {
-        side_destroy(&q->side[PUSH]);
-        goto fail_cattr;
+    int rc = core_init(q, capacity);
+    if (rc != 0) {
+        free(ip);
+        return rc;
     }
-    if (pthread_cond_init(&q->batch_cv, &ca) != 0) {
-        side_destroy(&q->side[POP]);
-        side_destroy(&q->side[PUSH]);
-        rc = ENOMEM;
-        goto fail_cattr;
-    }
-    pthread_condattr_destroy(&ca);
-    pthread_mutexattr_destroy(&ma);
-    pcq__atomic_for_tools(&q->cap, sizeof q->cap, true);
-    pcq__atomic_for_tools(&q->ring, sizeof q->ring, true);
-    pcq__atomic_for_tools(&q->extras, sizeof q->extras, true);
+    atomics_for_tools(q, true);
     *out = q;
     return 0;
-
-fail_cattr:
-    pthread_condattr_destroy(&ca);
-fail_mattr:
-    pthread_mutexattr_destroy(&ma);
-fail_free:
-    free(q);
-    return rc;
 }
 
 void pcq_destroy(pcq_t *q)
 {
     if (q == NULL)
         return;
-    PCQ_CHECK(pthread_cond_destroy(&q->batch_cv));
-    side_destroy(&q->side[POP]);
-    side_destroy(&q->side[PUSH]);
-    pcq__atomic_for_tools(&q->extras, sizeof q->extras, false);
-    pcq__atomic_for_tools(&q->ring, sizeof q->ring, false);
-    pcq__atomic_for_tools(&q->cap, sizeof q->cap, false);
+    if (q->shared) {
+        pcq_shared_detach(q);
+        return;
+    }
+    PCQ_CHECK(pthread_cond_destroy(&q->c->batch.cv));
+    side_destroy(q, &q->c->side[POP]);
+    side_destroy(q, &q->c->side[PUSH]);
+    atomics_for_tools(q, false);
     free(q->grown);
     free(q);
+}
+
+/* ---- shared queues ---- */
+
+/* A shared queue's header: the core, to a whole number of cache lines;
+ * the ring follows it. */
+#define SHM_HDR ((sizeof(struct shared_seg) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE)
+
+size_t pcq_shared_size(size_t capacity, size_t elem_size)
+{
+    if (capacity == 0 || elem_size == 0 || capacity > (SIZE_MAX - SHM_HDR - CACHE_LINE) / elem_size)
+        return 0;
+    return (SHM_HDR + capacity * elem_size + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+}
+
+/* This process's handle to the shared queue at mem, whose geometry was
+ * checked (attach) or is being laid out (init). */
+static pcq_t *shared_handle(void *mem, size_t ring, size_t esz)
+{
+    pcq_t *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return NULL;
+    q->c = mem;
+    q->slots = (unsigned char *)mem + SHM_HDR;
+    q->esz = esz;
+    atomic_init(&q->ring, ring);
+    q->shared = true;
+    q->tools = pcq__under_tools();
+    return q;
+}
+
+int pcq_shared_init(void *mem, size_t len, size_t capacity, size_t elem_size, pcq_t **out)
+{
+#ifndef __linux__
+    (void)mem, (void)len, (void)capacity, (void)elem_size, (void)out;
+    return ENOTSUP;
+#else
+    if (mem == NULL || out == NULL || capacity == 0 || elem_size == 0 ||
+        (uintptr_t)mem % CACHE_LINE != 0)
+        return EINVAL;
+    const size_t bytes = pcq_shared_size(capacity, elem_size);
+    if (bytes == 0)
+        return EOVERFLOW;
+    if (len < bytes)
+        return EINVAL;
+    pcq_t *q = shared_handle(mem, capacity, elem_size);
+    if (q == NULL)
+        return ENOMEM;
+    struct core *c = mem;
+    memset(c, 0, SHM_HDR);
+    c->version = SHM_VERSION;
+    c->hdr = SHM_HDR;
+    c->bytes = bytes;
+    int rc = core_init(q, capacity);
+    if (rc != 0) {
+        free(q);
+        return rc;
+    }
+    atomics_for_tools(q, true);
+    /* Last: an attacher that sees the magic sees the rest laid out. */
+    atomic_store_explicit(&c->magic, SHM_MAGIC, memory_order_release);
+    *out = q;
+    return 0;
+#endif
+}
+
+int pcq_shared_attach(void *mem, size_t len, pcq_t **out)
+{
+#ifndef __linux__
+    (void)mem, (void)len, (void)out;
+    return ENOTSUP;
+#else
+    if (mem == NULL || out == NULL || (uintptr_t)mem % CACHE_LINE != 0 || len < SHM_HDR)
+        return EINVAL;
+    const struct core *c = mem;
+    if (atomic_load_explicit(&c->magic, memory_order_acquire) != SHM_MAGIC ||
+        c->version != SHM_VERSION || c->shared != 1 || c->hdr != SHM_HDR)
+        return EPROTO;
+    const uint64_t ring = c->ring, esz = c->esz, bytes = c->bytes;
+    const size_t cap = atomic_load_explicit(&c->cap, memory_order_relaxed);
+    if (ring == 0 || esz == 0 || ring > SIZE_MAX || esz > SIZE_MAX ||
+        pcq_shared_size((size_t)ring, (size_t)esz) != bytes || cap == 0 || cap > ring)
+        return EPROTO;
+    if (len < bytes)
+        return EINVAL;
+    pcq_t *q = shared_handle(mem, (size_t)ring, (size_t)esz);
+    if (q == NULL)
+        return ENOMEM;
+    atomics_for_tools(q, true);
+    *out = q;
+    return 0;
+#endif
+}
+
+void pcq_shared_detach(pcq_t *q)
+{
+    if (q == NULL || !q->shared)
+        return;
+    if (q->map != NULL) {
+        /* Its memory goes from this process: forget what the tools know. */
+        atomics_for_tools(q, false);
+        pcq__unmap(q->map, q->map_len);
+    }
+    free(q);
+}
+
+void pcq_shm_close(pcq_t *q) { pcq_shared_detach(q); }
+
+uint64_t pcq_shared_recoveries(const pcq_t *q)
+{
+    if (q == NULL || !q->shared)
+        return 0;
+    return atomic_load_explicit(&q->c->recoveries, memory_order_relaxed);
+}
+
+void pcq__set_mapping(pcq_t *q, void *map, size_t len)
+{
+    q->map = map;
+    q->map_len = len;
 }
 
 /* ------------------------------------------------------------------ */
@@ -411,7 +932,7 @@ void pcq_destroy(pcq_t *q)
  * they might raise it. */
 static void raise_high_water(pcq_t *q)
 {
-    struct side *s = &q->side[PUSH];
+    struct side *s = &q->c->side[PUSH];
     look(q, PUSH);
     if (mine(s) - s->seen > s->high_water)
         s->high_water = mine(s) - s->seen;
@@ -425,7 +946,7 @@ static void raise_high_water(pcq_t *q)
  */
 static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t k)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     const size_t esz = q->esz, ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
     unsigned char *const slots = q->slots;
     unsigned char *slot = slots + s->pos * esz;
@@ -444,6 +965,7 @@ static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t 
             memcpy(buf + first * esz, slots, (k - first) * esz);
         }
     }
+    TEST_HOOK(q, d, PCQ_HOOK_COPIED);
     s->pos += k;
     if (s->pos >= ring)
         s->pos -= ring;
@@ -455,6 +977,7 @@ static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t 
     if (q->tools)
         pcq__publish(&s->moved);
     atomic_store_explicit(&s->moved, now_moved, memory_order_seq_cst);
+    TEST_HOOK(q, d, PCQ_HOOK_COMMITTED);
 
     if (d == PUSH && now_moved - s->seen > s->high_water)
         raise_high_water(q);
@@ -476,7 +999,7 @@ static ALWAYS_INLINE void move(pcq_t *q, enum dir d, unsigned char *buf, size_t 
  */
 static inline bool needs_wake(const pcq_t *q, enum dir d)
 {
-    const struct side *s = &q->side[d];
+    const struct side *s = &q->c->side[d];
     return atomic_load_explicit(&s->waiters, memory_order_seq_cst) > 0 &&
            !atomic_load_explicit(&s->pending, memory_order_seq_cst);
 }
@@ -484,7 +1007,7 @@ static inline bool needs_wake(const pcq_t *q, enum dir d)
 /* Whether side d can proceed now, or must fail: closed (its mu held). */
 static inline bool can_go(pcq_t *q, enum dir d)
 {
-    return q->side[d].closed || available(q, d) > 0;
+    return q->c->side[d].closed || available(q, d) > 0;
 }
 
 /*
@@ -492,13 +1015,58 @@ static inline bool can_go(pcq_t *q, enum dir d)
  * its way there: that thread will pass the baton on if there is more for
  * its side to do.
  */
+static void reap_dead_sleepers(pcq_t *q, enum dir d);
+
 static inline void wake_one(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
-    if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
-        atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
+    struct side *s = &q->c->side[d];
+    if (atomic_load_explicit(&s->pending, memory_order_relaxed) ||
+        atomic_load_explicit(&s->waiters, memory_order_relaxed) == 0)
+        return;
+    if (wo_signal(q, &s->w)) {
         atomic_store_explicit(&s->pending, true, memory_order_relaxed);
-        PCQ_CHECK(pthread_cond_signal(&s->cv));
+        if (q->shared)
+            seg_of(q)->idle_wakes[d] = 0;
+    } else if (++seg_of(q)->idle_wakes[d] >= REAP_AFTER) { /* shared only */
+        seg_of(q)->idle_wakes[d] = 0;
+        reap_dead_sleepers(q, d);
+    }
+}
+
+/* Take a sleeper slot for this thread of side d (its mu held, a shared
+ * queue): -1 when all are taken. */
+static int claim_sleeper_slot(pcq_t *q, enum dir d)
+{
+    int32_t *slot = seg_of(q)->sleepers[d];
+    for (int i = 0; i < SLEEPER_SLOTS; i++)
+        if (slot[i] == 0) {
+            slot[i] = (int32_t)getpid(); /* not cached: a fork changes it */
+            return i;
+        }
+    return -1;
+}
+
+static void release_sleeper_slot(pcq_t *q, enum dir d, int i)
+{
+    if (i >= 0)
+        seg_of(q)->sleepers[d][i] = 0;
+}
+
+/* Side d's wake-ups keep waking nobody while `waiters` says someone
+ * sleeps (its mu held): take out the sleepers whose process is gone. A
+ * process that cannot be signalled (EPERM) is alive. Should a pid be
+ * reused, or a live sleeper in another pid namespace be taken out, the
+ * cost is a wake-up found again only by the sleeper's nap. */
+static void reap_dead_sleepers(pcq_t *q, enum dir d)
+{
+    struct side *s = &q->c->side[d];
+    int32_t *slot = seg_of(q)->sleepers[d];
+    for (int i = 0; i < SLEEPER_SLOTS; i++) {
+        if (slot[i] == 0 || kill((pid_t)slot[i], 0) == 0 || errno != ESRCH)
+            continue;
+        slot[i] = 0;
+        if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0)
+            atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
     }
 }
 
@@ -506,8 +1074,9 @@ static inline void wake_one(pcq_t *q, enum dir d)
  * the pop side's when d is the push side (the lock order). */
 static void wake_side(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
-    lock(s);
+    struct side *s = &q->c->side[d];
+    if (!lock(q, s))
+        return;
     wake_one(q, d);
     unlock(s);
 }
@@ -517,7 +1086,7 @@ static void wake_side(pcq_t *q, enum dir d)
  * any return as that one errs towards more signals, never fewer. */
 static void back_from_wait(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
     /* Before this thread looks at the ring again: see needs_wake. */
     atomic_store_explicit(&s->pending, false, memory_order_seq_cst);
@@ -538,13 +1107,13 @@ static inline uint64_t batch_min(const pcq_t *q, size_t min)
  * registering its count anew. */
 static void wake_batch_locked(pcq_t *q, bool anyway)
 {
-    struct side *s = &q->side[POP];
+    struct side *s = &q->c->side[POP];
     if (atomic_load_explicit(&s->batch_waiters, memory_order_relaxed) == 0)
         return;
     const uint64_t need = atomic_load_explicit(&s->batch_need, memory_order_relaxed);
     if (anyway || s->closed || (need != UINT64_MAX && look(q, POP) >= need)) {
         atomic_store_explicit(&s->batch_need, UINT64_MAX, memory_order_relaxed);
-        PCQ_CHECK(pthread_cond_broadcast(&q->batch_cv));
+        wo_broadcast(q, &q->c->batch);
     }
 }
 
@@ -558,7 +1127,7 @@ static void wake_batch_locked(pcq_t *q, bool anyway)
  */
 static inline bool batch_wake_due(const pcq_t *q)
 {
-    const struct side *c = &q->side[POP], *p = &q->side[PUSH];
+    const struct side *c = &q->c->side[POP], *p = &q->c->side[PUSH];
     if (atomic_load_explicit(&c->batch_waiters, memory_order_seq_cst) == 0)
         return false;
     const uint64_t need = atomic_load_explicit(&c->batch_need, memory_order_seq_cst);
@@ -567,8 +1136,9 @@ static inline bool batch_wake_due(const pcq_t *q)
 
 static void wake_batch(pcq_t *q)
 {
-    struct side *s = &q->side[POP];
-    lock(s);
+    struct side *s = &q->c->side[POP];
+    if (!lock(q, s))
+        return;
     wake_batch_locked(q, false);
     unlock(s);
 }
@@ -609,7 +1179,7 @@ static void fd_lower(struct side *s)
 /* Whether side d's descriptor should poll readable (its mu held). */
 static inline bool fd_should_be_ready(pcq_t *q, enum dir d)
 {
-    return q->side[d].closed || available(q, d) > 0;
+    return q->c->side[d].closed || available(q, d) > 0;
 }
 
 /*
@@ -621,7 +1191,7 @@ static inline bool fd_should_be_ready(pcq_t *q, enum dir d)
  */
 static void fd_settle(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed) ||
         !atomic_load_explicit(&s->fd_ready, memory_order_relaxed) || fd_should_be_ready(q, d))
         return;
@@ -635,7 +1205,7 @@ static void fd_settle(pcq_t *q, enum dir d)
  * the pair of fd_settle's lower-then-look. */
 static inline bool fd_raise_due(const pcq_t *q, enum dir d)
 {
-    const struct side *o = &q->side[opposite(d)];
+    const struct side *o = &q->c->side[opposite(d)];
     return atomic_load_explicit(&o->fd_on, memory_order_relaxed) &&
            !atomic_load_explicit(&o->fd_ready, memory_order_seq_cst);
 }
@@ -644,8 +1214,9 @@ static inline bool fd_raise_due(const pcq_t *q, enum dir d)
  * lock of side d, and not the pop side's when d is the push side. */
 static void fd_raise_side(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
-    lock(s);
+    struct side *s = &q->c->side[d];
+    if (!lock(q, s))
+        return;
     if (!atomic_load_explicit(&s->fd_ready, memory_order_relaxed) && fd_should_be_ready(q, d))
         fd_raise(s);
     unlock(s);
@@ -654,7 +1225,7 @@ static void fd_raise_side(pcq_t *q, enum dir d)
 /* Bring side d's descriptor in line with the queue (both locks held). */
 static void fd_sync_locked(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed))
         return;
     const bool ready = atomic_load_explicit(&s->fd_ready, memory_order_relaxed);
@@ -672,7 +1243,7 @@ static void fd_sync_locked(pcq_t *q, enum dir d)
  * under the pop side's mu, which is held, so none came since. */
 static ALWAYS_INLINE void pass_baton(pcq_t *q, enum dir d, bool extras)
 {
-    struct side *s = &q->side[d];
+    struct side *s = &q->c->side[d];
     if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
@@ -680,25 +1251,30 @@ static ALWAYS_INLINE void pass_baton(pcq_t *q, enum dir d, bool extras)
         wake_batch_locked(q, false);
 }
 
-struct wait_ctx {
-    pcq_t *q;
-    enum dir d;
-    int rc; /* in memory, not a register: survives the cleanup setjmp */
-};
-
 /*
- * Cleanup handler for a thread cancelled inside a condition wait. The
- * cancelled thread holds its side's mutex again (POSIX reacquires it
- * before running handlers). It may have consumed a signal meant for the
- * ring's current state, so if its side could proceed, pass a wake-up on.
+ * Cleanup handler for a thread cancelled inside a wait. The cancelled
+ * thread holds its side's mutex again (POSIX reacquires it before running
+ * handlers; a shared wait takes it back here). It may have consumed a
+ * wake-up meant for the ring's current state, so if its side could
+ * proceed, pass one on. A batch waiter's wake-ups are broadcasts: nothing
+ * to pass on.
  */
 static void wait_cancelled(void *arg)
 {
-    const struct wait_ctx *c = arg;
-    back_from_wait(c->q, c->d);
-    if (can_go(c->q, c->d))
-        wake_one(c->q, c->d);
-    unlock(&c->q->side[c->d]);
+    struct wait_ctx *c = arg;
+    struct side *s = &c->q->c->side[c->d];
+    if (c->unlocked && !lock(c->q, s))
+        return; /* a shared queue found corrupt: nothing left to do */
+    if (c->batch) {
+        atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&c->q->c->extras, 1, memory_order_relaxed);
+    } else {
+        release_sleeper_slot(c->q, c->d, c->slot);
+        back_from_wait(c->q, c->d);
+        if (can_go(c->q, c->d))
+            wake_one(c->q, c->d);
+    }
+    unlock(s);
 }
 
 #ifdef PCQ_INJECT_SPURIOUS
@@ -714,95 +1290,93 @@ static bool spurious_now(void)
     spurious_state ^= spurious_state << 17;
     return (spurious_state & 3) == 0;
 }
+
+/* A spurious return: let others run, as a real wake-up would. */
+static enum woke spurious_wait(pcq_t *q, struct side *s)
+{
+    unlock(s);
+    return lock(q, s) ? WOKE : LOST;
+}
 #endif
 
-/*
- * Sleep once on side d's condition variable (its mu held), until woken,
- * until `deadline` (NULL: none) or spuriously; or not at all when the
- * re-check after announcing itself finds that it can proceed. Returns
- * whether the deadline passed (the wait timed out). A cancellation point.
- */
-static bool sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
+/* Whether a shared queue was found corrupt (its sleepers must not sleep). */
+static inline bool is_broken(const pcq_t *q)
 {
-    struct side *s = &q->side[d];
-    struct wait_ctx ctx = {q, d, 0};
+    return q->shared && atomic_load_explicit(&q->c->broken, memory_order_relaxed) != 0;
+}
+
+/*
+ * Sleep once on side d's wait object (its mu held), until woken, until
+ * `deadline` (NULL: none) or spuriously; or not at all when the re-check
+ * after announcing itself finds that it can proceed. A cancellation point.
+ */
+static enum woke sleep_once(pcq_t *q, enum dir d, const struct timespec *deadline)
+{
+    struct side *s = &q->c->side[d];
+    struct wait_ctx ctx = {q, d, false, false, 0, -1};
 
 #ifdef PCQ_INJECT_SPURIOUS
-    if (spurious_now()) {
-        unlock(s); /* let others run, as a real wake-up would */
-        lock(s);
-        return false;
-    }
+    if (spurious_now())
+        return spurious_wait(q, s);
 #endif
     /* Announce, then look again: a thread of the other side that moved
      * before it could see this announcement is seen here instead. */
     atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
-    if (s->closed || look(q, d) > 0) {
+    /* Listed at once, in the critical section that counted it: a death
+     * from here on leaves a slot to find it by. */
+    if (q->shared)
+        ctx.slot = claim_sleeper_slot(q, d);
+    if (s->closed || look(q, d) > 0 || is_broken(q)) {
+        release_sleeper_slot(q, d, ctx.slot);
         atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
-        return false;
+        return WOKE;
     }
+    enum woke how;
     pthread_cleanup_push(wait_cancelled, &ctx);
-    if (deadline == NULL)
-        ctx.rc = pthread_cond_wait(&s->cv, &s->mu);
-    else
-        ctx.rc = pthread_cond_timedwait(&s->cv, &s->mu, deadline);
+    how = wo_wait(q, &s->w, s, deadline, &ctx);
     pthread_cleanup_pop(0);
-    back_from_wait(q, d);
-    if (ctx.rc != 0 && !(ctx.rc == ETIMEDOUT && deadline != NULL))
-        pcq__die("pthread_cond_wait", ctx.rc, __FILE__, __LINE__);
-    return ctx.rc == ETIMEDOUT;
-}
-
-/* Cleanup handler for a batch waiter cancelled in its wait: broadcasts
- * wake them all, so there is no wake-up to pass on. */
-static void batch_wait_cancelled(void *arg)
-{
-    pcq_t *q = arg;
-    atomic_fetch_sub_explicit(&q->side[POP].batch_waiters, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
-    unlock(&q->side[POP]);
+    if (how != LOST) {
+        release_sleeper_slot(q, d, ctx.slot);
+        back_from_wait(q, d);
+    }
+    return how;
 }
 
 /*
  * A batch waiter's sleep (the pop side's mu held): as sleep_once, on the
- * batch waiters' condition variable, until `need` elements are there at
- * once. Announce, register the count, then look again: a push that
- * published before it could see both is seen here instead.
+ * batch waiters' wait object, until `need` elements are there at once.
+ * Announce, register the count, then look again: a push that published
+ * before it could see both is seen here instead.
  */
-static bool batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec *deadline)
+static enum woke batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec *deadline)
 {
-    struct side *s = &q->side[POP];
-    int rc;
+    struct side *s = &q->c->side[POP];
+    struct wait_ctx ctx = {q, POP, true, false, 0, -1};
 
 #ifdef PCQ_INJECT_SPURIOUS
-    if (spurious_now()) {
-        unlock(s);
-        lock(s);
-        return false;
-    }
+    if (spurious_now())
+        return spurious_wait(q, s);
 #endif
     /* extras first: a mover that reads it as 0 after its publish skips
      * batch_wake_due, and then this waiter's look below sees that publish. */
-    atomic_fetch_add_explicit(&q->extras, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&q->c->extras, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&s->batch_waiters, 1, memory_order_seq_cst);
     if (need < atomic_load_explicit(&s->batch_need, memory_order_relaxed))
         atomic_store_explicit(&s->batch_need, need, memory_order_seq_cst);
-    if (s->closed || look(q, POP) >= need) {
+    if (s->closed || look(q, POP) >= need || is_broken(q)) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
-        return false;
+        atomic_fetch_sub_explicit(&q->c->extras, 1, memory_order_relaxed);
+        return WOKE;
     }
-    pthread_cleanup_push(batch_wait_cancelled, q);
-    if (deadline == NULL)
-        rc = pthread_cond_wait(&q->batch_cv, &s->mu);
-    else
-        rc = pthread_cond_timedwait(&q->batch_cv, &s->mu, deadline);
+    enum woke how;
+    pthread_cleanup_push(wait_cancelled, &ctx);
+    how = wo_wait(q, &q->c->batch, s, deadline, &ctx);
     pthread_cleanup_pop(0);
-    atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&q->extras, 1, memory_order_relaxed);
-    if (rc != 0 && !(rc == ETIMEDOUT && deadline != NULL))
-        pcq__die("pthread_cond_wait", rc, __FILE__, __LINE__);
-    return rc == ETIMEDOUT;
+    if (how != LOST) {
+        atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&q->c->extras, 1, memory_order_relaxed);
+    }
+    return how;
 }
 
 /*
@@ -889,13 +1463,13 @@ static uint64_t watch(const struct side *o, uint64_t was, uint64_t need, unsigne
  * moved little for how long it took, bans yielding (this thread sleeps
  * instead) for 2, 4, ... 1024 waits.
  */
-static void yield_to(pcq_t *q, enum dir d)
+static bool yield_to(pcq_t *q, enum dir d)
 {
-    struct side *s = &q->side[d];
-    const struct side *o = &q->side[opposite(d)];
+    struct side *s = &q->c->side[d];
+    const struct side *o = &q->c->side[opposite(d)];
     if (s->yield_ban > 0) {
         s->yield_ban--;
-        return;
+        return true;
     }
     const uint64_t was = atomic_load_explicit(&o->moved, memory_order_relaxed);
     unlock(s);
@@ -903,7 +1477,8 @@ static void yield_to(pcq_t *q, enum dir d)
     sched_yield();
     const uint64_t took = pcq__now_ns() - t0;
     const uint64_t moved = atomic_load_explicit(&o->moved, memory_order_relaxed) - was;
-    lock(s);
+    if (!lock(q, s))
+        return false;
     if (moved == 0 || (took > YIELD_QUICK_NS && moved * YIELD_NS_PER_MOVE < took)) {
         if (s->yield_shift < 10)
             s->yield_shift++;
@@ -911,23 +1486,22 @@ static void yield_to(pcq_t *q, enum dir d)
     } else {
         s->yield_shift = 0;
     }
+    return true;
 }
 
 /*
  * Before sleeping (side d's mu held): spin as the budget says, with the
  * lock let go, and update the budget by what the spin earned. Returns with
- * the lock held. Time, not a count of looks, bounds the spin: a pause
+ * the lock held (false: not got back, a shared queue found corrupt). Time, not a count of looks, bounds the spin: a pause
  * lasts 3 ns on one CPU and 40 on another.
  */
-static void spin(pcq_t *q, enum dir d, uint64_t want)
+static bool spin(pcq_t *q, enum dir d, uint64_t want)
 {
-    struct side *s = &q->side[d];
-    const struct side *o = &q->side[opposite(d)];
+    struct side *s = &q->c->side[d];
+    const struct side *o = &q->c->side[opposite(d)];
     const int cpu = this_cpu();
-    if (cpu >= 0 && atomic_load_explicit(&o->cpu, memory_order_relaxed) == cpu) {
-        yield_to(q, d);
-        return;
-    }
+    if (cpu >= 0 && atomic_load_explicit(&o->cpu, memory_order_relaxed) == cpu)
+        return yield_to(q, d);
     unsigned budget = s->spin_ns;
     const bool long_probe = s->sleeps >= SPIN_LONG_EVERY;
     if (long_probe) {
@@ -935,7 +1509,7 @@ static void spin(pcq_t *q, enum dir d, uint64_t want)
         budget = SPIN_MAX_NS;
     } else if (budget == 0) {
         if (++s->probe < SPIN_PROBE)
-            return;
+            return true;
         s->probe = 0;
         budget = SPIN_MIN_NS;
     }
@@ -947,7 +1521,8 @@ static void spin(pcq_t *q, enum dir d, uint64_t want)
     const uint64_t was = s->seen, need = avail < want ? want - avail : 1;
     unlock(s);
     const uint64_t took = watch(o, was, need, budget);
-    lock(s);
+    if (!lock(q, s))
+        return false;
 
     /* Waiting for a quarter of the ring takes the consumers that many
      * pops; it pays if they come within the budget. */
@@ -967,6 +1542,7 @@ static void spin(pcq_t *q, enum dir d, uint64_t want)
         s->spin_ns = 0;
         s->probe = 0;
     }
+    return true;
 }
 
 static bool timespec_ok(const struct timespec *ts)
@@ -1018,12 +1594,6 @@ enum mode { TRY, TIMED, BLOCK };
  * while it holds its own). */
 enum { WAKE_OTHER = 1, WAKE_BATCH = 2, RAISE_OTHER = 4, EXTRAS = 8 /* a note, no work */ };
 
-/*
- * After side d moved elements (its mu held): lower its own descriptor if
- * it cannot proceed any more, and say what the other side needs: a
- * wake-up of a sleeper, of the batch waiters (after a push), a raise of
- * its descriptor. All read after the publish (see waking).
- */
 /* What a move owes batch waiters and descriptors; kept out of line, off
  * the path of a queue that has neither. */
 static NOINLINE unsigned after_move_extras(pcq_t *q, enum dir d)
@@ -1037,13 +1607,19 @@ static NOINLINE unsigned after_move_extras(pcq_t *q, enum dir d)
     return todo;
 }
 
+/*
+ * After side d moved elements (its mu held): lower its own descriptor if
+ * it cannot proceed any more, and say what the other side needs: a
+ * wake-up of a sleeper, of the batch waiters (after a push), a raise of
+ * its descriptor. All read after the publish (see waking).
+ */
 static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
 {
     unsigned todo = needs_wake(q, opposite(d)) ? WAKE_OTHER : 0;
     /* The usual queue has neither batch waiters nor descriptors: one load
      * instead of their checks. Sequentially consistent, after the publish,
      * as batch_wake_due's loads (see batch_sleep_once). */
-    if (atomic_load_explicit(&q->extras, memory_order_seq_cst) != 0)
+    if (atomic_load_explicit(&q->c->extras, memory_order_seq_cst) != 0)
         todo |= EXTRAS | after_move_extras(q, d);
     return todo;
 }
@@ -1076,11 +1652,14 @@ struct xfer {
 /*
  * Move what can move now (side d's mu held). Returns 0 when the call is
  * complete, EPIPE when the queue is closed to it, ECANCELED when it was
- * aborted, EAGAIN when it must wait for the other side.
+ * aborted, ENOTRECOVERABLE when a shared queue was found corrupt, EAGAIN
+ * when it must wait for the other side.
  */
 static int move_now(pcq_t *q, struct xfer *x)
 {
-    struct side *s = &q->side[x->d];
+    struct side *s = &q->c->side[x->d];
+    if (is_broken(q))
+        return ENOTRECOVERABLE;
     if (s->aborted && !x->drain)
         return ECANCELED;
     /* Precedence: a push on a closed queue fails even with room. */
@@ -1089,8 +1668,11 @@ static int move_now(pcq_t *q, struct xfer *x)
     uint64_t avail = available(q, x->d);
     if (avail < x->n - x->done && x->n > 1)
         avail = look(q, x->d); /* a batch takes all there is: the copy may understate it */
-    if (avail == 0)
+    if (avail == 0) {
+        if (is_broken(q)) /* the look found the memory corrupt */
+            return ENOTRECOVERABLE;
         return x->d == POP && s->closed && !x->drain ? EPIPE : EAGAIN;
+    }
     if (avail < batch_min(q, x->min) && !s->closed && !x->expired)
         return EAGAIN; /* a batch waiter's count is not there yet */
     size_t k = (size_t)(avail < x->n - x->done ? avail : x->n - x->done);
@@ -1111,8 +1693,9 @@ static int move_now(pcq_t *q, struct xfer *x)
  */
 static int transfer(pcq_t *q, struct xfer *x)
 {
-    struct side *s = &q->side[x->d];
+    struct side *s = &q->c->side[x->d];
     bool spun = false, slept = false, timed_out = false;
+    enum woke how;
     int rc;
     while ((rc = move_now(q, x)) == EAGAIN) {
         if (x->mode == TRY) {
@@ -1136,13 +1719,15 @@ static int transfer(pcq_t *q, struct xfer *x)
             unlock(s);
             do_after(q, x->d, x->todo);
             x->todo = 0;
-            lock(s);
+            if (!lock(q, s))
+                return ENOTRECOVERABLE;
             continue;
         }
-        const uint64_t want = x->d == PUSH ? q->low : batch_min(q, x->min);
+        const uint64_t want = x->d == PUSH ? low_water(capacity_of(q)) : batch_min(q, x->min);
         if (!spun) {
             spun = true;
-            spin(q, x->d, want);
+            if (!spin(q, x->d, want))
+                return ENOTRECOVERABLE;
             continue;
         }
         if (!slept) {
@@ -1153,15 +1738,20 @@ static int transfer(pcq_t *q, struct xfer *x)
         }
         const struct timespec *deadline = x->mode == TIMED ? x->deadline : NULL;
         if (want > 1 && x->d == POP) {
-            timed_out = batch_sleep_once(q, want, deadline);
+            how = batch_sleep_once(q, want, deadline);
         } else {
-            timed_out = sleep_once(q, x->d, deadline);
+            how = sleep_once(q, x->d, deadline);
+            if (how == LOST)
+                return ENOTRECOVERABLE;
             /* A batch waiter that slept as a plain pop (its count was 1, at
              * capacity 1) may have taken the wake-up meant for the element
              * it now refuses (the capacity grew): pass it on. */
             if (x->min > 1 && available(q, POP) > 0 && available(q, POP) < batch_min(q, x->min))
                 wake_one(q, POP);
         }
+        if (how == LOST)
+            return ENOTRECOVERABLE;
+        timed_out = how == TIMED_OUT;
     }
     assert(side_valid(q, x->d));
     unlock(s);
@@ -1182,8 +1772,9 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
     if (q == NULL || elem == NULL)
         return EINVAL;
     unsigned char *buf = (unsigned char *)(uintptr_t)elem;
-    struct side *s = &q->side[d];
-    lock(s);
+    struct side *s = &q->c->side[d];
+    if (!lock(q, s))
+        return ENOTRECOVERABLE;
     /* Fast path: room (push) or an element (pop) right now; what move_now
      * does for a call that need not wait, without its bookkeeping. (A push
      * on a closed queue, a call on an aborted one, go the long way.) */
@@ -1212,7 +1803,8 @@ static int xfer_many(pcq_t *q, enum dir d, const void *buf, size_t n, size_t *mo
     if (n == 0)
         return 0;
     struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 1, false, false, 0};
-    lock(&q->side[d]);
+    if (!lock(q, &q->c->side[d]))
+        return ENOTRECOVERABLE;
     int rc = transfer(q, &x);
     *moved = x.done;
     return rc;
@@ -1273,17 +1865,31 @@ int pcq_try_pop_many(pcq_t *q, void *out, size_t max, size_t *popped)
     return xfer_many(q, POP, out, max, popped, TRY);
 }
 
-/* Both locks, in the one order any thread takes both: push, then pop. */
-static void lock_both(pcq_t *q)
+/* Both locks, in the one order any thread takes both: push, then pop.
+ * False (neither held): a shared queue found corrupt. */
+static bool lock_both(pcq_t *q)
 {
-    lock(&q->side[PUSH]);
-    lock(&q->side[POP]);
+    if (!lock(q, &q->c->side[PUSH]))
+        return false;
+    if (!lock(q, &q->c->side[POP])) {
+        unlock(&q->c->side[PUSH]);
+        return false;
+    }
+    TEST_HOOK(q, POP, PCQ_HOOK_BOTH);
+    return true;
 }
 
 static void unlock_both(pcq_t *q)
 {
-    unlock(&q->side[POP]);
-    unlock(&q->side[PUSH]);
+    unlock(&q->c->side[POP]);
+    unlock(&q->c->side[PUSH]);
+}
+
+/* Wake every sleeper of side s (its mu held). */
+static void wake_all_locked(pcq_t *q, struct side *s)
+{
+    if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && wo_broadcast(q, &s->w))
+        atomic_store_explicit(&s->pending, true, memory_order_relaxed);
 }
 
 /* Shut the queue (both locks held): closed, and aborted too if `abort`.
@@ -1292,13 +1898,10 @@ static void unlock_both(pcq_t *q)
 static void shut_locked(pcq_t *q, bool abort)
 {
     for (int d = PUSH; d <= POP; d++) {
-        struct side *s = &q->side[d];
+        struct side *s = &q->c->side[d];
         s->closed = true;
         s->aborted = s->aborted || abort;
-        if (atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0) {
-            atomic_store_explicit(&s->pending, true, memory_order_relaxed);
-            PCQ_CHECK(pthread_cond_broadcast(&s->cv));
-        }
+        wake_all_locked(q, s);
         fd_sync_locked(q, (enum dir)d);
     }
     wake_batch_locked(q, false);
@@ -1306,18 +1909,16 @@ static void shut_locked(pcq_t *q, bool abort)
 
 void pcq_close(pcq_t *q)
 {
-    if (q == NULL)
+    if (q == NULL || !lock_both(q))
         return;
-    lock_both(q);
     shut_locked(q, false);
     unlock_both(q);
 }
 
 void pcq_abort(pcq_t *q)
 {
-    if (q == NULL)
+    if (q == NULL || !lock_both(q))
         return;
-    lock_both(q);
     shut_locked(q, true);
     unlock_both(q);
 }
@@ -1332,7 +1933,8 @@ int pcq_pop_batch(pcq_t *q, void *out, size_t min, size_t max, const struct time
         return EINVAL;
     struct xfer x = {POP, out, max, 0, deadline != NULL ? TIMED : BLOCK, deadline, min, false,
                      false, 0};
-    lock(&q->side[POP]);
+    if (!lock(q, &q->c->side[POP]))
+        return ENOTRECOVERABLE;
     int rc = transfer(q, &x);
     *popped = x.done;
     return rc;
@@ -1347,7 +1949,8 @@ int pcq_drain(pcq_t *q, void *out, size_t max, size_t *popped)
     if (max == 0)
         return 0;
     struct xfer x = {POP, out, max, 0, TRY, NULL, 1, false, true, 0};
-    lock(&q->side[POP]);
+    if (!lock(q, &q->c->side[POP]))
+        return ENOTRECOVERABLE;
     int rc = transfer(q, &x);
     *popped = x.done;
     return rc;
@@ -1358,15 +1961,16 @@ int pcq_peek(const pcq_t *cq, void *out)
     if (cq == NULL || out == NULL)
         return EINVAL;
     pcq_t *q = (pcq_t *)(uintptr_t)cq; /* the lock is the one part that changes */
-    struct side *s = &q->side[POP];
+    struct side *s = &q->c->side[POP];
     int rc = 0;
-    lock(s);
+    if (!lock(q, s))
+        return ENOTRECOVERABLE;
     if (s->aborted)
         rc = ECANCELED;
     else if (available(q, POP) > 0)
         memcpy(out, q->slots + s->pos * q->esz, q->esz);
-    else
-        rc = s->closed ? EPIPE : EAGAIN;
+    else /* nothing there, or the look found the memory corrupt */
+        rc = is_broken(q) ? ENOTRECOVERABLE : s->closed ? EPIPE : EAGAIN;
     unlock(s);
     return rc;
 }
@@ -1383,7 +1987,7 @@ static int regrow(pcq_t *q, size_t ring)
     unsigned char *slots = aligned_alloc(CACHE_LINE, bytes);
     if (slots == NULL)
         return ENOMEM;
-    struct side *p = &q->side[PUSH], *c = &q->side[POP];
+    struct side *p = &q->c->side[PUSH], *c = &q->c->side[POP];
     const size_t size = (size_t)(mine(p) - mine(c)), first = min_size(size, old - c->pos);
     memcpy(slots, q->slots + c->pos * esz, first * esz);
     memcpy(slots + first * esz, q->slots, (size - first) * esz);
@@ -1399,26 +2003,24 @@ int pcq_set_capacity(pcq_t *q, size_t capacity)
 {
     if (q == NULL || capacity == 0)
         return EINVAL;
+    /* A shared ring is as large as its segment: it cannot grow. */
+    if (q->shared && capacity > atomic_load_explicit(&q->ring, memory_order_relaxed))
+        return ENOTSUP;
     if (capacity > (SIZE_MAX - CACHE_LINE) / q->esz)
         return EOVERFLOW;
-    lock_both(q);
+    if (!lock_both(q))
+        return ENOTRECOVERABLE;
     int rc = 0;
     /* A ring never shrinks: a smaller capacity only limits the room. */
     if (capacity > atomic_load_explicit(&q->ring, memory_order_relaxed))
         rc = regrow(q, capacity);
     if (rc == 0) {
-        atomic_store_explicit(&q->cap, capacity, memory_order_relaxed);
-        q->low = low_water(capacity);
+        atomic_store_explicit(&q->c->cap, capacity, memory_order_relaxed);
         /* Producers that now fit look again; so does every pop waiter,
          * plain or batch: a batch waiter's count follows the capacity (it
          * may even have slept as a plain one, at capacity 1). */
-        for (int d = PUSH; d <= POP; d++) {
-            struct side *w = &q->side[d];
-            if (atomic_load_explicit(&w->waiters, memory_order_relaxed) > 0) {
-                atomic_store_explicit(&w->pending, true, memory_order_relaxed);
-                PCQ_CHECK(pthread_cond_broadcast(&w->cv));
-            }
-        }
+        for (int d = PUSH; d <= POP; d++)
+            wake_all_locked(q, &q->c->side[d]);
         wake_batch_locked(q, true);
         fd_sync_locked(q, PUSH);
     }
@@ -1458,14 +2060,18 @@ int pcq_pollfd(pcq_t *q, enum pcq_side side, int *fd)
     if (q == NULL || fd == NULL || (side != PCQ_SIDE_PUSH && side != PCQ_SIDE_POP))
         return EINVAL;
     const enum dir d = side == PCQ_SIDE_POP ? POP : PUSH;
-    struct side *s = &q->side[d];
+    /* A descriptor is this process's alone; a shared queue's other
+     * processes could not raise it. */
+    if (q->shared)
+        return ENOTSUP;
+    struct side *s = &q->c->side[d];
     int rc = 0;
     lock_both(q);
     if (!atomic_load_explicit(&s->fd_on, memory_order_relaxed)) {
         rc = fd_create(&s->fd_r, &s->fd_w);
         if (rc == 0) {
             atomic_store_explicit(&s->fd_on, true, memory_order_seq_cst);
-            atomic_fetch_add_explicit(&q->extras, 1, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&q->c->extras, 1, memory_order_seq_cst);
             fd_sync_locked(q, d);
         }
     }
@@ -1484,8 +2090,9 @@ bool pcq_is_closed(const pcq_t *q)
 {
     if (q == NULL)
         return false;
-    struct side *s = &unconst(q)->side[PUSH];
-    lock(s);
+    struct side *s = &unconst(q)->c->side[PUSH];
+    if (!lock(unconst(q), s))
+        return true; /* a shared queue found corrupt takes nothing more */
     bool closed = s->closed;
     unlock(s);
     return closed;
@@ -1498,13 +2105,18 @@ size_t pcq_size(const pcq_t *q)
     /* Popped first: every push it counts was counted by pushed already,
      * so the difference never goes below 0; pushes and pops between the
      * two loads can lift it above a true size, never above the ring. */
-    uint64_t popped = atomic_load_explicit(&q->side[POP].moved, memory_order_acquire);
-    uint64_t pushed = atomic_load_explicit(&q->side[PUSH].moved, memory_order_acquire);
+    uint64_t popped = atomic_load_explicit(&q->c->side[POP].moved, memory_order_acquire);
+    uint64_t pushed = atomic_load_explicit(&q->c->side[PUSH].moved, memory_order_acquire);
     return (size_t)min_size((size_t)(pushed - popped),
                             atomic_load_explicit(&q->ring, memory_order_relaxed));
 }
 
-size_t pcq_capacity(const pcq_t *q) { return q == NULL ? 0 : capacity_of(q); }
+/* Never above the ring, whatever a shared queue's memory says. */
+size_t pcq_capacity(const pcq_t *q)
+{
+    return q == NULL ? 0
+                     : min_size(capacity_of(q), atomic_load_explicit(&q->ring, memory_order_relaxed));
+}
 /* Immutable after pcq_create: read without the lock. */
 size_t pcq_elem_size(const pcq_t *q) { return q == NULL ? 0 : q->esz; }
 
@@ -1516,12 +2128,13 @@ void pcq_stats(const pcq_t *q, pcq_stats_t *out)
     if (q == NULL)
         return;
     pcq_t *m = unconst(q);
-    lock_both(m); /* one instant for every counter */
-    out->pushed = mine(&m->side[PUSH]);
-    out->popped = mine(&m->side[POP]);
-    out->push_waits = m->side[PUSH].waits;
-    out->pop_waits = m->side[POP].waits;
-    out->high_water = m->side[PUSH].high_water;
+    if (!lock_both(m)) /* one instant for every counter */
+        return;
+    out->pushed = mine(&m->c->side[PUSH]);
+    out->popped = mine(&m->c->side[POP]);
+    out->push_waits = m->c->side[PUSH].waits;
+    out->pop_waits = m->c->side[POP].waits;
+    out->high_water = m->c->side[PUSH].high_water;
     unlock_both(m);
 }
 
@@ -1533,3 +2146,29 @@ const char *pcq_version(void)
     return PCQ_STR(PCQ_VERSION_MAJOR) "." PCQ_STR(PCQ_VERSION_MINOR) "." PCQ_STR(
         PCQ_VERSION_PATCH);
 }
+
+#ifdef PCQ_TEST_HOOKS
+int pcq__test_scribble(pcq_t *q, int what)
+{
+    if (q == NULL || !q->shared)
+        return EINVAL;
+    struct side *p = &q->c->side[PUSH];
+    const size_t ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
+    switch (what) {
+    case 1:
+        p->pos = ring + 5;
+        return 0;
+    case 2:
+        atomic_store_explicit(&p->moved, mine(p) + 10 * (uint64_t)ring + 3, memory_order_relaxed);
+        return 0;
+    default:
+        return EINVAL;
+    }
+}
+
+unsigned pcq__test_waiters(const pcq_t *q, int side)
+{
+    return atomic_load_explicit(&q->c->side[side == 0 ? PUSH : POP].waiters,
+                                memory_order_seq_cst);
+}
+#endif

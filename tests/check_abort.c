@@ -522,11 +522,6 @@ struct aworker {
     tally_t tally;  /* consumer (a producer only uses its fault) */
 };
 
-static uint64_t a_timeout(struct aworker *w)
-{
-    return expiry_allowed() ? test_below(&w->rng, 200000) : 10000000000ull;
-}
-
 static void *a_producer(void *arg)
 {
     struct aworker *w = arg;
@@ -539,34 +534,7 @@ static void *a_producer(void *arg)
             k = w->n - w->acked;
         for (size_t i = 0; i < k; i++)
             batch[i] = TALLY_ELEM(w->id, w->acked + i);
-        switch (test_below(&w->rng, 5)) {
-        case 0:
-            rc = pcq_push(w->q, batch);
-            moved = rc == 0;
-            break;
-        case 1:
-            while ((rc = pcq_try_push(w->q, batch)) == EAGAIN)
-                sched_yield();
-            moved = rc == 0;
-            break;
-        case 2:
-            while ((rc = pcq_push_for(w->q, batch, a_timeout(w))) == ETIMEDOUT)
-                ;
-            moved = rc == 0;
-            break;
-        case 3:
-            rc = pcq_push_many(w->q, batch, k, &moved);
-            break;
-        default:
-            for (rc = EAGAIN; moved < k && (rc == 0 || rc == EAGAIN);) {
-                size_t got = 0;
-                rc = pcq_try_push_many(w->q, batch + moved, k - moved, &got);
-                moved += got;
-                if (rc == EAGAIN)
-                    sched_yield();
-            }
-            break;
-        }
+        rc = push_some_way(w->q, batch, k, &w->rng, &moved);
         w->acked += (uint32_t)moved;
     }
     w->end = rc;
@@ -596,7 +564,7 @@ static void *a_consumer(void *arg)
             n = rc == 0;
             break;
         case 2:
-            rc = pcq_pop_for(w->q, buf, a_timeout(w));
+            rc = pcq_pop_for(w->q, buf, stress_timeout(&w->rng));
             n = rc == 0;
             break;
         case 3:
@@ -608,7 +576,7 @@ static void *a_consumer(void *arg)
         case 5: {
             size_t min = 1 + (size_t)test_below(&w->rng, max);
             struct timespec d = deadline_ms(0);
-            uint64_t ns = a_timeout(w);
+            uint64_t ns = stress_timeout(&w->rng);
             d.tv_sec += (time_t)(ns / 1000000000u);
             d.tv_nsec += (long)(ns % 1000000000u);
             if (d.tv_nsec >= 1000000000L) {

@@ -236,7 +236,7 @@ END_TEST
 /* The README's memory figure: one allocation of capacity * elem_size plus
  * a constant of at most PCQ_TEST_OVERHEAD bytes (the header with its lock
  * and condition variables, rounded up to a cache line). */
-#define PCQ_TEST_OVERHEAD 576
+#define PCQ_TEST_OVERHEAD 704
 
 START_TEST(footprint_is_elements_plus_constant)
 {

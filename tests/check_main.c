@@ -24,6 +24,8 @@
 #pragma weak suite_abort
 #pragma weak suite_resize
 #pragma weak suite_pollfd
+#pragma weak suite_shared
+#pragma weak suite_shm_kill
 
 int main(void)
 {
@@ -31,6 +33,7 @@ int main(void)
         suite_create_args, suite_basic, suite_timed, suite_deadline, suite_batch,
         suite_close,       suite_cancel, suite_stress, suite_driver,
         suite_fib,         suite_batchwait, suite_abort, suite_resize, suite_pollfd,
+        suite_shared,      suite_shm_kill,
     };
     SRunner *sr = NULL;
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {

@@ -604,11 +604,6 @@ struct rworker {
     tally_t tally;
 };
 
-static uint64_t r_timeout(struct rworker *w)
-{
-    return expiry_allowed() ? test_below(&w->rng, 200000) : 10000000000ull;
-}
-
 static void *r_producer(void *arg)
 {
     struct rworker *w = arg;
@@ -622,34 +617,7 @@ static void *r_producer(void *arg)
             k = w->n - s;
         for (size_t i = 0; i < k; i++)
             batch[i] = TALLY_ELEM(w->id, s + i);
-        switch (test_below(&w->rng, 5)) {
-        case 0:
-            rc = pcq_push(w->q, batch);
-            moved = rc == 0;
-            break;
-        case 1:
-            while ((rc = pcq_try_push(w->q, batch)) == EAGAIN)
-                sched_yield();
-            moved = rc == 0;
-            break;
-        case 2:
-            while ((rc = pcq_push_for(w->q, batch, r_timeout(w))) == ETIMEDOUT)
-                ;
-            moved = rc == 0;
-            break;
-        case 3:
-            rc = pcq_push_many(w->q, batch, k, &moved);
-            break;
-        default:
-            for (rc = EAGAIN; moved < k && (rc == 0 || rc == EAGAIN);) {
-                size_t got = 0;
-                rc = pcq_try_push_many(w->q, batch + moved, k - moved, &got);
-                moved += got;
-                if (rc == EAGAIN)
-                    sched_yield();
-            }
-            break;
-        }
+        rc = push_some_way(w->q, batch, k, &w->rng, &moved);
         s += (uint32_t)moved;
     }
     if (rc != 0)
@@ -677,7 +645,7 @@ static void *r_consumer(void *arg)
             n = rc == 0;
             break;
         case 2:
-            while ((rc = pcq_pop_for(w->q, buf, r_timeout(w))) == ETIMEDOUT)
+            while ((rc = pcq_pop_for(w->q, buf, stress_timeout(&w->rng))) == ETIMEDOUT)
                 ;
             n = rc == 0;
             break;

@@ -12,7 +12,8 @@
 #    section of some page, so that `man FUNCTION` finds it once installed.
 # 3. For every function, the error codes its page lists under ERRORS are
 #    exactly the codes its comment in the headers lists (one code a line,
-#    "EINVAL   ..."; "Returns the codes of pcq_x" refers to pcq_x's list).
+#    "EINVAL   ...", or several that share a meaning, "EMFILE, ENFILE";
+#    "Returns the codes of pcq_x" refers to pcq_x's list).
 # Prints one line per check; exit status 1 if any failed.
 set -u
 dir=${1:?usage: man.sh MANDIR LIBPCQ.so HEADER...}
@@ -67,7 +68,15 @@ fi
 # declaration.
 awk '
     /^\/\*/ { incomment = 1; codes = ""; ref = "" }
-    incomment && /^ \*  +E[A-Z0-9]+ / { split($0, w, " "); codes = codes " " w[2] }
+    # a code at the start of a line, or several ("EMFILE, ENFILE, ENOMEM")
+    incomment && /^ \*  +E[A-Z0-9]+(,|  *[^ ]|$)/ {
+        line = $0; sub(/^ \*  +/, "", line)
+        while (match(line, /^E[A-Z0-9]+/)) {
+            codes = codes " " substr(line, 1, RLENGTH); line = substr(line, RLENGTH + 1)
+            if (line !~ /^, *E/) break
+            sub(/^, */, "", line)
+        }
+    }
     incomment && /codes of pcq_[a-z_]+/ {
         match($0, /codes of pcq_[a-z_]+/); ref = substr($0, RSTART + 9, RLENGTH - 9) }
     /\*\// { incomment = 0 }

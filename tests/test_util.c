@@ -2,16 +2,24 @@
  * test_util.c — helpers shared by the Check suites, and the wrapped
  * allocator that lets tests make pcq's allocation fail and count calls.
  */
+#define _GNU_SOURCE /* MAP_ANONYMOUS */
 #include "test_util.h"
 #include "fatal.h"
+#include "pcq_shm.h"
+#include "shm.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -133,6 +141,94 @@ void *__wrap_aligned_alloc(size_t align, size_t size)
         return NULL;
     return __real_aligned_alloc(align, size);
 }
+
+atomic_int test_calloc_fail_next;
+
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (atomic_exchange(&test_calloc_fail_next, 0) != 0)
+        return NULL;
+    return __real_calloc(n, size);
+}
+
+/* ---- processes ---- */
+
+pid_t fork_child(void)
+{
+    const pid_t parent = getpid();
+    fflush(NULL); /* nothing buffered is written twice */
+    const pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    /* The parent may have died before the request: then leave at once. */
+    if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+        _exit(127);
+    return pid;
+}
+
+int wait_child(pid_t pid)
+{
+    int status;
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    ck_assert_msg(got == pid, "waitpid: %s", strerror(errno));
+    return status;
+}
+
+void *shared_map(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_msg(p != MAP_FAILED, "mmap: %s", strerror(errno));
+    return p;
+}
+
+/* ---- shared queues ---- */
+
+struct seg seg_new(size_t cap, size_t esz, bool mapped)
+{
+    struct seg s = {NULL, pcq_shared_size(cap, esz), mapped, NULL};
+    ck_assert_uint_gt(s.len, 0);
+    s.mem = mapped ? shared_map(s.len) : aligned_alloc(64, s.len); /* the alignment init asks */
+    ck_assert_ptr_nonnull(s.mem);
+    ck_assert_int_eq(pcq_shared_init(s.mem, s.len, cap, esz, &s.q), 0);
+    return s;
+}
+
+void seg_free(struct seg *s)
+{
+    pcq_shared_detach(s->q);
+    if (s->mapped)
+        munmap(s->mem, s->len);
+    else
+        free(s->mem);
+}
+
+#ifdef PCQ_TEST_HOOKS
+static int park_fd = -1, park_side, park_point;
+
+static void park_here(const pcq_t *q, int side, int point)
+{
+    (void)q;
+    if (point != park_point || (point != PCQ_HOOK_BOTH && side != park_side))
+        return;
+    const char c = 'p';
+    if (write(park_fd, &c, 1) != 1)
+        _exit(5);
+    for (;;)
+        pause();
+}
+
+void park_arm(int fd, int side, int point)
+{
+    park_fd = fd;
+    park_side = side;
+    park_point = point;
+    pcq__test_hook = park_here;
+}
+#endif
 
 /* ---- gate ---- */
 
@@ -356,6 +452,46 @@ bool expiry_allowed(void)
 {
     const char *tool = valgrind_tool();
     return tool == NULL || strcmp(tool, "helgrind") != 0;
+}
+
+uint64_t stress_timeout(test_rng_t *rng)
+{
+    return expiry_allowed() ? test_below(rng, 200000) : 10000000000ull;
+}
+
+int push_some_way(pcq_t *q, const uint64_t *batch, size_t k, test_rng_t *rng, size_t *moved)
+{
+    int rc;
+    *moved = 0;
+    switch (test_below(rng, 5)) {
+    case 0:
+        rc = pcq_push(q, batch);
+        *moved = rc == 0;
+        break;
+    case 1:
+        while ((rc = pcq_try_push(q, batch)) == EAGAIN)
+            sched_yield();
+        *moved = rc == 0;
+        break;
+    case 2:
+        while ((rc = pcq_push_for(q, batch, stress_timeout(rng))) == ETIMEDOUT)
+            ;
+        *moved = rc == 0;
+        break;
+    case 3:
+        rc = pcq_push_many(q, batch, k, moved);
+        break;
+    default:
+        for (rc = EAGAIN; *moved < k && (rc == 0 || rc == EAGAIN);) {
+            size_t got = 0;
+            rc = pcq_try_push_many(q, batch + *moved, k - *moved, &got);
+            *moved += got;
+            if (rc == EAGAIN)
+                sched_yield();
+        }
+        break;
+    }
+    return rc;
 }
 
 /* ---- finish ---- */

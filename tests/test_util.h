@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "pcq.h"
@@ -43,6 +44,8 @@ Suite *suite_batchwait(void);
 Suite *suite_abort(void);
 Suite *suite_resize(void);
 Suite *suite_pollfd(void);
+Suite *suite_shared(void);
+Suite *suite_shm_kill(void);
 
 /* n scaled by PCQ_STRESS (percent, default 100), at least `min`. */
 long scaled(long n, long min);
@@ -102,6 +105,50 @@ struct call {
     int rc;
 };
 void *call_thread(void *arg);
+
+/* Processes, for the shared-memory suites. fork_child forks (failing the
+ * test if it cannot); the child gets SIGKILL when the test's process dies,
+ * so that a failed test leaves nothing running, and must leave with _exit.
+ * wait_child returns a child's wait status. shared_map returns n zeroed
+ * bytes shared with the children forked after it (munmap to free). */
+pid_t fork_child(void);
+int wait_child(pid_t pid);
+void *shared_map(size_t n);
+
+/* Fail in a forked child: leave with `code` unless `ok` (children report
+ * through their exit status, never through Check). */
+#define CHILD_EXPECT(ok, code)                                               \
+    do {                                                                     \
+        if (!(ok))                                                           \
+            _exit(code);                                                     \
+    } while (0)
+
+/* Helgrind and DRD take a robust mutex's EOWNERDEAD for a failed lock,
+ * and the unlock after it for the unlock of a lock not held. */
+#define VG_ROBUST "Valgrind does not model a robust mutex's EOWNERDEAD"
+
+/* A shared queue in memory of its own, exactly pcq_shared_size bytes:
+ * from aligned_alloc, or (for children) a shared anonymous mapping. */
+struct seg {
+    void *mem;
+    size_t len;
+    bool mapped;
+    pcq_t *q;
+};
+struct seg seg_new(size_t cap, size_t esz, bool mapped);
+void seg_free(struct seg *s);
+
+#ifdef PCQ_TEST_HOOKS
+/* In a child: from now on, its first pass through the library's test hook
+ * (src/shm.h) at `point` of `side` (any side for PCQ_HOOK_BOTH) writes one
+ * byte to fd and stays there, holding the lock, until the child is
+ * killed. */
+void park_arm(int fd, int side, int point);
+#endif
+
+/* Make the next calloc fail (the wrapped calloc, as test_alloc_fail_next
+ * for aligned_alloc): a shared queue's handle comes from calloc. */
+extern atomic_int test_calloc_fail_next;
 
 /* A one-shot gate: threads wait until it is opened. */
 typedef struct gate {
@@ -176,6 +223,17 @@ uint64_t test_below(test_rng_t *r, uint64_t n); /* 0..n-1 */
  * not under Helgrind, which misreports glibc's timed wait racing a
  * signal (see check_stress.c). */
 bool expiry_allowed(void);
+
+/* A timed call's timeout for a stress worker: up to 200 us, so that some
+ * expire, or 10 s where expiries are not allowed (expiry_allowed). */
+uint64_t stress_timeout(test_rng_t *rng);
+
+/* Push the k elements of `batch` (k >= 1) in one of five ways picked by
+ * `rng`: pcq_push, try_push (yielding while full), push_for (again after
+ * each timeout), push_many, try_push_many (yielding while full); the
+ * single-element ways push batch[0] only. *moved: how many went in.
+ * Returns the last call's code: 0, or what stopped it (EPIPE, ECANCELED). */
+int push_some_way(pcq_t *q, const uint64_t *batch, size_t k, test_rng_t *rng, size_t *moved);
 
 /* The ends of a run's worker threads, awaited with a watchdog. */
 typedef struct finish {

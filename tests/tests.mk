@@ -2,9 +2,10 @@
 #
 #   make test        unit tests, spurious-wake-up build, clang build, TSan,
 #                    ASan/UBSan, Helgrind, DRD, race self-test, Spin model,
-#                    tools, install/link test, benchmark harness test,
-#                    manual pages, C++ wrapper, install with a non-default
-#                    PREFIX, an embedder's program under Helgrind and DRD,
+#                    tools, shared-queue tools, install/link test,
+#                    benchmark harness test, manual pages, C++ wrapper,
+#                    install with a non-default PREFIX, an embedder's
+#                    program under Helgrind and DRD,
 #                    the CMake build and its three ways in, the example
 #                    programs (examples/examples.mk)
 #
@@ -17,16 +18,17 @@
 # The test binary links the library's objects directly so that
 # -Wl,--wrap=aligned_alloc can make the allocator fail, and the Fibonacci
 # pipeline's (tools/pcq-fib/) for its suite; -Wl,--wrap=pthread_create lets
-# the driver suite make thread creation fail; --wrap=read,--wrap=write let
-# the pollfd suite count the library's system calls on its descriptors.
+# the driver suite make thread creation fail, --wrap=calloc a shared
+# queue's handle; --wrap=read,--wrap=write let the pollfd suite count the
+# library's system calls on its descriptors.
 # CMakeLists.txt links its pcq-tests with the same list: keep them alike.
 TEST_SRCS    := $(wildcard tests/check_*.c) tests/test_util.c $(FIB_SRCS)
 TEST_HDRS    := $(wildcard tests/*.h) $(FIB_HDRS)
 TEST_LIBS     = $(GMP_LIBS) $(CHECK_LIBS)
 CHECK_LIBS    = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
-TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=pthread_create,--wrap=read,--wrap=write
+TEST_LDFLAGS := -Wl,--wrap=aligned_alloc,--wrap=calloc,--wrap=pthread_create,--wrap=read,--wrap=write
 TEST_CFLAGS  := -O1 -g -fno-omit-frame-pointer
-TEST_CPPFLAGS = -Itests -I$(FIB_DIR) $(GMP_CPPFLAGS)
+TEST_CPPFLAGS = -Itests -I$(FIB_DIR) $(GMP_CPPFLAGS) -DPCQ_TEST_HOOKS
 
 SAN_TSAN := -fsanitize=thread
 SAN_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -61,7 +63,7 @@ DRD          := valgrind --tool=drd --check-stack-var=yes $(VG_COMMON)
         test-cmake
 test: deps
 	$(MAKE) --no-print-directory test-unit test-spurious test-clang tsan asan \
-	    helgrind drd race-selftest model test-tools test-install test-bench \
+	    helgrind drd race-selftest model test-tools test-shm-tools test-install test-bench \
 	    test-man test-cpp test-prefix test-embed test-cmake test-examples
 	@echo "make test: every target passed"
 
@@ -100,6 +102,14 @@ helgrind: $(B)/dbg/pcq-tests
 
 drd: $(B)/dbg/pcq-tests
 	CK_FORK=no PCQ_STRESS=$(VG_STRESS) PCQ_VALGRIND=drd $(DRD) $<
+
+# The shared-queue tools end to end (tests/shm-tools.sh): make demo-shm's
+# output against the in-process demo's, pcq-fib --shm with either process
+# first and after a killed run, pcq-shm create/stat/unlink and their errors,
+# and man/pcq-shm.1 against pcq-shm --help.
+.PHONY: test-shm-tools
+test-shm-tools: $(B)/pcq-fib $(B)/pcq-shm
+	sh tests/shm-tools.sh $(B)/pcq-fib $(B)/pcq-shm
 
 # Installed-copy link test: install into a staging DESTDIR, build a program
 # with pkg-config against it, run it.
@@ -146,7 +156,7 @@ model:
 # to the list in the call's comment in the headers (tests/man.sh); and each
 # tool's page documents every option its --help lists (tests/man-options.sh).
 test-man: lib $(B)/pcq-fib $(B)/bench/pcq-bench
-	sh tests/man.sh man $(B)/libpcq.so include/pcq.h include/pcq_driver.h
+	sh tests/man.sh man $(B)/libpcq.so include/pcq.h include/pcq_driver.h include/pcq_shm.h
 	sh tests/man-options.sh $(B)/pcq-fib man/pcq-fib.1
 	sh tests/man-options.sh $(B)/bench/pcq-bench man/pcq-bench.1
 

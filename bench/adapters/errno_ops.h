@@ -10,11 +10,13 @@
  *   #include "errno_ops.h"
  *
  * gives eo_create, eo_destroy, eo_close, eo_push, eo_pop, eo_push_many and
- * eo_pop_many in the adapter's terms (BQ_OK, BQ_END, BQ_FAILED).
+ * eo_pop_many in the adapter's terms (BQ_OK, BQ_END, BQ_FAILED); all are
+ * static inline, so an adapter with a create of its own (pcq_shared) uses
+ * the rest.
  */
 #include <errno.h>
 
-static int eo_create(void **q, size_t capacity, size_t item_size, size_t *eff_cap)
+static inline int eo_create(void **q, size_t capacity, size_t item_size, size_t *eff_cap)
 {
     EO_TYPE *t;
     int rc = EO_FN(create)(&t, capacity, item_size);
@@ -25,8 +27,8 @@ static int eo_create(void **q, size_t capacity, size_t item_size, size_t *eff_ca
     return 0;
 }
 
-static void eo_destroy(void *q) { EO_FN(destroy)(q); }
-static void eo_close(void *q) { EO_FN(close)(q); }
+static inline void eo_destroy(void *q) { EO_FN(destroy)(q); }
+static inline void eo_close(void *q) { EO_FN(close)(q); }
 
 static inline int eo_push(void *q, const void *elem)
 {

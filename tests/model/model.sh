@@ -167,8 +167,10 @@ if git -C "$root" rev-parse --verify -q "$mirrors^{commit}" >/dev/null 2>&1; the
         echo "model:       wake_batch_locked(), batch_wake_due(), wake_batch(),"
         echo "model:       batch_sleep_once(), batch_wait_cancelled(), after_move(), do_after(),"
         echo "model:       shut_locked(), pcq_close(), pcq_abort(), pcq_pop_batch(),"
-        echo "model:       pcq_set_capacity() or regrow() changed, update tests/model/pcq.pml"
-        echo "model:       and its hash"
+        echo "model:       pcq_set_capacity() or regrow() changed, or in shared mode"
+        echo "model:       lock(), lock_shared(), repair_side(), wo_wait(), futex_nap(),"
+        echo "model:       wo_signal(), wo_broadcast(), seq_wake() or wake_all_locked(),"
+        echo "model:       update tests/model/pcq.pml and its hash"
     fi
 fi
 
@@ -218,6 +220,21 @@ fi
 # producer. NO_PASS_ON, and RESIZE_NO_POP_WAKE with it: 2fd1da1 without
 # its pass-on, or without both its parts (RESIZE_NO_POP_WAKE alone passes:
 # see the model's header).
+#
+# The shared mode (SHARED: futex waits with a nap, robust mutexes, one
+# process killed anywhere; the owner closes once the queue is empty): 1
+# producer x 3 consumers at capacity 1; 2 x 2 at capacity 1 (a push after
+# a push side's repair); 1 x 2 at capacity 2 with batches and a spurious
+# return; the closer killed half-way through pcq_close. Without the nap:
+# a death in the futex wait only (KILLAT=2), and no death at all, pass
+# (the nap is needed only for what a death leaves). SHM_NO_REPAIR (a pop
+# copies from where a dead pop left the position), SHM_COMMIT_EARLY (a
+# pop takes a slot not yet written), SHM_NO_NAP (a survivor asleep for
+# good while the consumer woken in its place died between its copy and
+# its commit); SHM_PENDING_ALWAYS and SHM_SEQ_UNLOCKED without the nap, in
+# the two configurations above that pass without it; SHM_NO_CLOSE_SYNC
+# (consumers that never learn of a close the closer died in);
+# SHM_NO_HW_REPAIR (repair_side() before 8c4ee1e: side_valid() fails).
 runs='ok-3x3-cap2|pass|-O1|-DNP=3 -DNC=3 -DNV=1 -DBATCH=1
 ok-abort|pass|-O1|-DABORT -DNP=2 -DNV=2 -DNC=1 -DNB=1
 ok-2x2-cap2-cancel|pass|-O1|-DCANCEL
@@ -233,6 +250,12 @@ ok-resize-sync-cap1|pass|-O0|-DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC
 ok-batch-quota|pass|-O0|-DQUOTA -DNP=1 -DNV=4 -DNC=1 -DNB=1
 ok-batch|pass|-O0|-DNP=2 -DNV=1 -DNC=1 -DNB=1
 ok-resize-no-consumer|pass|-O0|-DRESIZE -DCAP=1 -DRS1=1 -DRS2=2 -DNP=2 -DNV=1 -DNC=0
+ok-shm-3c-cap1|pass|-O0|-DSHARED -DNP=1 -DNC=3 -DNV=2 -DCAP=1 -DBATCH=1 -DSPURIOUS=0
+ok-shm-2p-cap1|pass|-O0|-DSHARED -DNP=2 -DNC=2 -DNV=1 -DCAP=1 -DBATCH=1 -DSPURIOUS=0
+ok-shm|pass|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=1
+ok-shm-closer-dies|pass|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DKILL_CLOSER -DKILLAT=0
+ok-shm-asleep-nonap|pass|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DKILLAT=2 -DSHM_NO_NAP
+ok-shm-nodeath-nonap|pass|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DKILLS=0 -DSHM_NO_NAP
 NO_FENCE|invalid end state|-O0|-DNO_FENCE
 NO_RECHECK|invalid end state|-O0|-DNO_RECHECK
 PENDING_EARLY|invalid end state|-O0|-DPENDING_EARLY
@@ -253,7 +276,14 @@ BATCH_SIGNAL-hang|invalid end state|-O0|-DBATCH_SIGNAL -DNO_VALID_NEED -DQUOTA -
 ABORT_NO_BROADCAST|invalid end state|-O0|-DABORT_NO_BROADCAST -DABORT -DNP=2 -DNV=2 -DNC=1 -DNB=1
 RESIZE_NO_WAKE|invalid end state|-O0|-DRESIZE_NO_WAKE -DRESIZE -DCAP=1 -DRS1=1 -DRS2=2 -DNP=2 -DNV=1 -DNC=0
 NO_PASS_ON|invalid end state|-O0|-DNO_PASS_ON -DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC=1 -DNB=1 -DBATCH=1 -DSYNC
-RESIZE_NO_POP_WAKE-NO_PASS_ON|invalid end state|-O0|-DRESIZE_NO_POP_WAKE -DNO_PASS_ON -DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC=1 -DNB=1 -DBATCH=1 -DSYNC'
+RESIZE_NO_POP_WAKE-NO_PASS_ON|invalid end state|-O0|-DRESIZE_NO_POP_WAKE -DNO_PASS_ON -DRESIZE -DCAP=1 -DRS1=3 -DRS2=3 -DNP=1 -DNV=2 -DNC=1 -DNB=1 -DBATCH=1 -DSYNC
+SHM_NO_REPAIR|assertion violated ((v!=0)&&cmtd|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DSHM_NO_REPAIR
+SHM_COMMIT_EARLY|assertion violated ((v!=0)&&cmtd|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DSHM_COMMIT_EARLY
+SHM_NO_NAP|invalid end state|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DSHM_NO_NAP
+SHM_PENDING_ALWAYS|invalid end state|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DKILLAT=2 -DSHM_NO_NAP -DSHM_PENDING_ALWAYS
+SHM_SEQ_UNLOCKED|invalid end state|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DKILLS=0 -DSHM_NO_NAP -DSHM_SEQ_UNLOCKED
+SHM_NO_CLOSE_SYNC|invalid end state|-O0|-DSHARED -DNP=1 -DNC=2 -DNV=2 -DCAP=2 -DSPURIOUS=0 -DKILL_CLOSER -DKILLAT=0 -DSHM_NO_CLOSE_SYNC
+SHM_NO_HW_REPAIR|<=high_water)|-O0|-DSHARED -DNP=2 -DNC=2 -DNV=1 -DCAP=1 -DBATCH=1 -DSPURIOUS=0 -DSHM_NO_HW_REPAIR'
 
 # MODEL_JOBS lanes; each claims the next run not yet claimed (mkdir is
 # atomic) and leaves its report and status beside the run's directory.
@@ -295,4 +325,6 @@ fi
 echo "model: the protocol passes; NO_FENCE, NO_RECHECK, PENDING_EARLY, SIGNAL_UNLOCKED,"
 echo "model: NO_CANCEL_BATON, CLOSE_SIGNAL, IF_WAIT, ONE_CV, NO_PENDING_RESET, NO_BATON,"
 echo "model: BATCH_NO_REGISTER, BATCH_NO_RECHECK, BATCH_SIGNAL, ABORT_NO_BROADCAST,"
-echo "model: RESIZE_NO_WAKE, NO_PASS_ON and RESIZE_NO_POP_WAKE with NO_PASS_ON are caught"
+echo "model: RESIZE_NO_WAKE, NO_PASS_ON, RESIZE_NO_POP_WAKE with NO_PASS_ON, SHM_NO_REPAIR,"
+echo "model: SHM_COMMIT_EARLY, SHM_NO_NAP, SHM_PENDING_ALWAYS, SHM_SEQ_UNLOCKED,"
+echo "model: SHM_NO_CLOSE_SYNC and SHM_NO_HW_REPAIR are caught"

@@ -1,9 +1,10 @@
 /*
  * pcq.pml — a Spin model of pcq's two-lock wait/signal protocol, with its
  * flow control: batch waiters with a minimum (and a deadline), abort, and
- * a live resize.
+ * a live resize; and (SHARED) a queue shared between processes, any of
+ * which may be killed.
  *
- * This model mirrors src/pcq.c at bf55f92
+ * This model mirrors src/pcq.c at 1597de2
  * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
  * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
  * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
@@ -11,7 +12,10 @@
  * wake_batch_locked(), batch_wake_due(), wake_batch(), batch_sleep_once(),
  * batch_wait_cancelled(), after_move(), do_after(), shut_locked(),
  * pcq_close(), pcq_abort(), pcq_pop_batch(), pcq_set_capacity() or
- * regrow() change, change the model with them and update the hash;
+ * regrow() change, or in shared mode lock(), lock_shared(),
+ * repair_side(), wo_wait(), futex_nap(), wo_signal(), wo_broadcast(),
+ * seq_wake() or wake_all_locked(), change the model with them and update
+ * the hash;
  * `make model` says when src/pcq.c differs from it. Run with `make model`
  * (tests/model/model.sh); not part of the library.
  *
@@ -126,6 +130,60 @@
  * What the model does not check: how soon a sleeper wakes (only that none
  * sleeps for good), nor which batch waiter is served first.
  *
+ * Shared mode (SHARED): the queue in memory shared between processes
+ * (pcq_shared_init). Each side's mutex is a robust, process-shared one,
+ * and threads sleep on a futex, not a condition variable (one would not
+ * survive a waiter's death):
+ *  - wo_wait(): under the mutex, after the re-check, the sleeper reads the
+ *    side's sequence word, unlocks, and calls FUTEX_WAIT_BITSET with what
+ *    it read: the kernel queues it only if the word still holds that. It
+ *    sleeps until woken, or PCQ_SHARED_NAP_MS at most (the nap), then
+ *    takes the lock again and goes on as after a condition wait.
+ *  - wo_signal(), wo_broadcast(): under the mutex, the word advanced, then
+ *    FUTEX_WAKE of one (or all); `pending` is set only if the kernel woke
+ *    a thread: one between its read and its futex call returns at once
+ *    (the word moved), and a dead one is in no futex queue, so neither
+ *    may leave `pending` set with nobody to clear it.
+ *  - A process may be killed (SIGKILL) at any step: KILLS (1) in a run,
+ *    any worker, wherever KILLAT allows (by default anywhere: holding a
+ *    lock, between a copy and its commit too; asleep; woken, before it
+ *    takes the lock back; between calls), or with KILL_CLOSER the closer,
+ *    inside pcq_close with both locks held, the push side closed and the
+ *    pop side not yet. What it held stays: its lock, its announcement in
+ *    `waiters`, a `pending` sent to it.
+ *  - lock(): a mutex the dead process held is taken with EOWNERDEAD, and
+ *    repair_side() runs first: the position from the committed count,
+ *    the copy of the other side's count reloaded, `closed` from the other
+ *    side, the push side's high-water mark up to the size, `pending`
+ *    cleared.
+ *  - move(): the copy, then the commit (the store of `moved`): two steps.
+ *    A push killed between them is not delivered (the next push writes
+ *    that slot again); a pop killed between them leaves its elements for
+ *    the next pop. A pop's elements leave the ring at its commit.
+ *  - The owner joins the producers, waits for pcq_size() to read 0, then
+ *    closes: a survivor asleep beside an element, or a consumer that never
+ *    learns of the close, is a hang (an invalid end state).
+ * What SHARED checks: the survivors all finish (a dead process counts as
+ * ended); every value whose push committed (so every one whose push
+ * returned) was popped exactly once, by a survivor or by the victim (a
+ * consumer killed after its commit loses what it took, and nothing else:
+ * its elements left the ring there), and no value whose push did not
+ * commit was; a pop reads only slots a committed push filled, from
+ * the committed head; a push writes only an empty slot, or one a killed
+ * push left uncommitted; FIFO; side_valid() and the model's checks at
+ * every unlock; waiters == the threads asleep, or dead after their
+ * announcement. Not modelled with SHARED (#error): batch waiters, resize,
+ * cancellation, deadlines, abort, the other closers. Not modelled at all:
+ * mark_broken() and the checks for a corrupt segment (counts_sane,
+ * side_sane; the model's memory is never corrupt); a kill inside a step
+ * that holds a lock: in wake_one() (between seq_wake()'s increment and
+ * its FUTEX_WAKE, say), or between lock() and back_from_wait() after a
+ * wait. The lock is then left to repair, and the repair only clears
+ * `pending` and reloads what is current; a moved word with nobody woken
+ * is a spurious return to a thread about to sleep. So the survivors see
+ * no more than after a kill just before the step (for a woken thread:
+ * with `pending` set) or just after it.
+ *
  * Memory model: Spin interleaves whole statements, i.e. sequential
  * consistency. That is what the C's seq_cst publish, announce, clear of
  * `pending`, registration of `batch_need` and loads give the Dekker
@@ -191,6 +249,17 @@
  *               invariant it breaks first.
  *  NO_VALID_NEED  likewise for batch_need <= every sleeping batch
  *               waiter's count.
+ *  SHARED       a shared queue, its processes killed (see above); the
+ *               owner closes once the producers are joined and the queue
+ *               is empty. NC >= 2 when a consumer may die: one must be
+ *               left to drain the queue.
+ *  KILLS        (SHARED) processes killed in a run: 1, or 0.
+ *  KILLAT       (SHARED) where a worker may be killed, a mask (15):
+ *               KILL_HELD (1) holding a lock; KILL_ASLEEP (2) between its
+ *               read of the word and its futex call, or in the futex;
+ *               KILL_WOKEN (4) out of the futex (woken, or its nap ended),
+ *               the lock not yet taken back; KILL_FREE (8) anywhere else.
+ *  KILL_CLOSER  (SHARED) the closer may be the victim, in pcq_close.
  *
  * Broken variants, each expected to fail (make model checks they do):
  *  NO_FENCE      the mover reads the other side's `waiters` before it
@@ -307,6 +376,47 @@
  *                asleep as a plain pop to the batch condition variable at
  *                once, rather than at the next push). Not a variant alone,
  *                then.
+ * The shared mode's (with SHARED; the kill anywhere unless said):
+ *  SHM_NO_REPAIR  lock() answers EOWNERDEAD with pthread_mutex_consistent()
+ *                alone, the side as the dead process left it: a consumer
+ *                killed between its copy and its commit leaves the
+ *                position one past the count; the next pop copies from
+ *                there, a slot no committed push filled (a torn element).
+ *  SHM_COMMIT_EARLY  move() stores the push's count before its copy: a
+ *                pop takes a slot not yet written. Found first with no
+ *                death at all (the order is a plain race); a push killed
+ *                between the two would deliver the unwritten slot.
+ *  SHM_NO_NAP    an untimed futex wait: a consumer woken (`pending` set
+ *                for it), then killed between its copy and its commit,
+ *                leaves the other consumer asleep beside that element for
+ *                good: no push comes, the owner waits for the queue to
+ *                empty, and nobody takes the pop side's lock to repair it.
+ *  SHM_PENDING_ALWAYS  (with SHM_NO_NAP and KILLAT=2: deaths in the futex
+ *                only, which the correct protocol survives with no nap,
+ *                ok-shm-asleep-nonap) wo_signal() says a wake-up is on its
+ *                way whatever the kernel woke, as a condition variable's
+ *                signal does: the dead sleeper's announcement keeps
+ *                `waiters` above 0, a push's wake_one() wakes nobody yet
+ *                sets `pending`, and the consumer that sleeps next is
+ *                never signalled.
+ *  SHM_SEQ_UNLOCKED  (with SHM_NO_NAP and KILLS=0: no death, which the
+ *                correct protocol survives with no nap,
+ *                ok-shm-nodeath-nonap) wo_wait() reads the sequence word
+ *                after letting go of the mutex: the close (or a wake-up)
+ *                advances the word between the unlock and the read, and
+ *                finds nobody in the futex to wake; the sleeper then waits
+ *                on the new value for good.
+ *  SHM_NO_CLOSE_SYNC  (with KILL_CLOSER, no other victim) repair_side()
+ *                does not take `closed` from the other side: the closer
+ *                killed with the push side closed leaves the pop side open
+ *                and empty, and the consumers nap for ever (a livelock in
+ *                the C; a hang here, once each has napped).
+ *  SHM_NO_HW_REPAIR  repair_side() before 8c4ee1e: the push side's
+ *                high-water mark left as it was. A push killed between its
+ *                commit and raise_high_water() (2 producers, capacity 1)
+ *                leaves the size above the mark; the next unlock of the
+ *                push side fails side_valid(), an abort in the C's debug
+ *                builds.
  *
  * How the Promela maps to the C
  * -----------------------------
@@ -487,6 +597,48 @@
  *  pollable descriptors
  *  PCQ_INJECT_SPURIOUS   not modelled: the test build's early return
  *                        (unlock; lock) is the spin step again.
+ * With SHARED:
+ *  robust s->mu          mtx[d]; FREE(d): free, or held by the dead process
+ *                        (`dead`: its index + 1); take() (lock()): repair()
+ *                        (repair_side()) first when the dead held it. Its
+ *                        reload of the other side's count is a second racy
+ *                        load in the step that takes the lock (beside
+ *                        move_now's look, at most): both load the same
+ *                        counter, and a look a moment later only finds it
+ *                        as fresh or fresher, as the stale copies the
+ *                        model keeps elsewhere already cover.
+ *  s->w.seq              wseq[d]; the kernel's futex queue on it: fset[d],
+ *                        one bit per thread.
+ *  wo_wait(),            RECHECK's fjoin (the word read into myseq,
+ *  futex_nap()           sleeping++, unlock), FWAIT (the kernel compares
+ *                        and queues in one step), FUTEX (out of the queue:
+ *                        lock again, with repair, then back_from_wait);
+ *                        the nap and a spurious return (EINTR, SPURIOUS)
+ *                        take a thread out of the queue in FUTEX too.
+ *  wo_signal()           futex_wake1(d), in wake_one(): wseq++, then one
+ *                        queued thread out and pending = 1, or nothing.
+ *                        seq_wake()'s increment and FUTEX_WAKE are one
+ *                        step: a futex call between them returns at once
+ *                        (the word moved) and is not woken, as one after
+ *                        both; and the signaller holds the side's lock, so
+ *                        nothing else of that side can run in between.
+ *  wake_all_locked()     close_side(): wseq++, all out, pending if any was.
+ *  move()                MOVE (the copy: ring_put, or for a pop ring_copy
+ *                        into its buffer cp[]), PUBLISH (the commit:
+ *                        commit_push or commit_pop, then the store).
+ *  SIGKILL               the kill step (see KILLAT), or KILL_CLOSER's.
+ *  recoveries, the spin  not modelled.
+ *  tuning repair_side()
+ *  resets
+ *  the sleeper slots,    not modelled: they only lower `waiters` by the
+ *  reap_dead_sleepers()  announcements of sleepers whose process is gone
+ *                        (the model's leftover count of the dead), after
+ *                        wake-ups that woke nobody; a signal they then
+ *                        skip would have woken nobody. A wrong take-out (a
+ *                        reused pid, another pid namespace) leaves a live
+ *                        sleeper unsignalled: the nap (`timeout`) finds
+ *                        it, as SHM_PENDING_ALWAYS shows a lost signal is
+ *                        found.
  *
  * Steps. Each producer, consumer and batch waiter is a `worker` process,
  * a machine over its `pc`: each option of thread()'s loop is one step,
@@ -527,6 +679,19 @@
  * touches it) must still end; runs with 0..SPURIOUS spurious wake-ups at
  * any points are all explored. Deadlines are bounded (DEADLINES) for the
  * same reason.
+ *
+ * Why a nap ends only at `timeout`, and once per sleeper between two
+ * moves (SHARED): the nap is the C's answer to what a dead process leaves
+ * behind (a `pending` for a wake-up it will never take, a wake-up it did
+ * not live to send). A nap that could end at any moment would hide every
+ * lost wake-up, so it ends only when nothing else can move (Promela's
+ * `timeout`). And a nap that can always come again turns a hang into a
+ * livelock, which a safety run does not see: so each sleeper naps at most
+ * once until something moves (a commit, or the close, clears `napped`).
+ * Between two moves a sleeper's second nap finds what its first found
+ * (the counts change only by a move; the repairs are done), so a run that
+ * needs it is one that naps for ever. The correct runs pass so. A nap
+ * that ends while others run is a spurious return (SPURIOUS).
  *
  * Why ghosts sit in ring_get(): the pop order is the order elements leave
  * the ring under the pop lock, so duplication and FIFO are checked there,
@@ -572,6 +737,12 @@
 #endif
 #ifndef DEADLINES
 #define DEADLINES 1 /* with DEADLINE: deadlines that pass in one run */
+#endif
+#ifndef KILLS
+#define KILLS 1 /* with SHARED: processes killed in one run (0 or 1) */
+#endif
+#ifndef KILLAT
+#define KILLAT 15 /* with SHARED: where a victim may die (KILL_HELD | ...) */
 #endif
 #ifdef RESIZE
 #ifndef RS1
@@ -661,6 +832,32 @@
 #if defined(DEADLINE) && NB > 0 && (defined(RESIZE) || CAP < 2)
 #error "a timed wait on the plain condition variable (min above a capacity of 1) is not modelled"
 #endif
+#if defined(SHARED) && (NB > 0 || defined(RESIZE) || defined(CANCEL) || defined(DEADLINE) || \
+    defined(ABORT) || defined(CLOSE_RACE) || defined(QUOTA) || defined(SYNC))
+#error "SHARED: plain producers and consumers, the owner's close; nothing else is modelled"
+#endif
+#if defined(SHARED) && KILLS > 0 && NC < 2
+#error "SHARED: a killed consumer must leave one to drain the queue (NC >= 2)"
+#endif
+
+#ifdef SHARED
+/* Where a worker may be killed (KILLAT): holding a lock (between the copy
+ * and the commit, after the commit, ... until the unlock); asleep
+ * (between the unlock and the futex call, or in it, not woken); woken
+ * (out of the futex, by a wake-up or its nap, the lock not yet taken
+ * back); anywhere else (between calls, in spin(), before wake_side()). */
+#define KILL_HELD 1
+#define KILL_ASLEEP 2
+#define KILL_WOKEN 4
+#define KILL_FREE 8
+#define HELD_BY_ME (mtx[PUSH] == me + 1 || mtx[POP] == me + 1)
+#define ASLEEP_NOW (pc == FWAIT || pc == SEQREAD || (pc == FUTEX && (fset[d] & BIT(me)) != 0))
+#define WOKEN_NOW (pc == FUTEX && (fset[d] & BIT(me)) == 0)
+#define KILLABLE (((KILLAT & KILL_HELD) != 0 && HELD_BY_ME) || \
+                  ((KILLAT & KILL_ASLEEP) != 0 && ASLEEP_NOW) || \
+                  ((KILLAT & KILL_WOKEN) != 0 && WOKEN_NOW) || \
+                  ((KILLAT & KILL_FREE) != 0 && !HELD_BY_ME && !ASLEEP_NOW && !WOKEN_NOW))
+#endif
 
 /* Steps of a call (values of a worker's pc; model.sh names them so). */
 #define IDLE 0        /* between calls: the next call's lock and move_now() */
@@ -696,6 +893,10 @@
 #define BWOKEN 30     /* in the batch waiters' wait: out of the set, re-lock, batch_waiters-- */
 #define PASSON 31     /* transfer(): a batch caller back from the plain wait: available(), pass on? */
 #define PASSWAKE 32   /* transfer(): its wake_one(), after available() had to look */
+#define FWAIT 33      /* SHARED, futex_nap(): FUTEX_WAIT_BITSET, asleep unless the word moved */
+#define FUTEX 34      /* SHARED, wo_wait(): in the futex or back from it; lock() again */
+#define SEQREAD 35    /* SHM_SEQ_UNLOCKED only: the sequence word read after the unlock */
+#define LATECOPY 36   /* SHM_COMMIT_EARLY only: move()'s copy, after the commit */
 
 /* ---- the queue, as in struct pcq_queue / struct side ---- */
 byte mtx[2];
@@ -713,6 +914,10 @@ byte cap = CAP;      /* both locks to write, either to read */
 byte ringsz = CAP;   /* slots in the ring: both locks to write, either to read */
 byte batch_waiters;  /* atomic: changed under mtx[POP], loaded anywhere */
 byte batch_need = NONE; /* atomic: changed under mtx[POP], loaded anywhere */
+#ifdef SHARED
+byte wseq[2];        /* s->w.seq: atomic, advanced under mtx[d], loaded under it */
+byte fset[2];        /* the kernel's futex queue on wseq[d]: one bit per thread */
+#endif
 
 /* ---- the world around it ---- */
 byte spurious = SPURIOUS; /* spurious wake-ups left */
@@ -734,9 +939,18 @@ byte deadlines = DEADLINES; /* deadlines that may still pass */
 #define TIMEOUT_OK false
 #endif
 
+#ifdef SHARED
+byte dead;                /* the killed process's index + 1; 0 while none is */
+byte kills = KILLS;       /* kills left */
+byte napped;              /* workers whose nap ended since the last commit or close */
+#endif
+
 /* ---- ghosts for the checks ---- */
 bit ok[NVAL];       /* value v was accepted (push returned it as moved) */
-bit got[NVAL];      /* value v was popped */
+bit got[NVAL];      /* value v was popped (SHARED: its pop committed) */
+#ifdef SHARED
+bit cmtd[NVAL];     /* value v's push committed (moved[PUSH] counts it) */
+#endif
 byte next_out[NP];  /* next sequence number expected from producer p */
 byte stamp[NVAL];   /* value v in the ring: its place in the push order, from 1 */
 #if NB > 0
@@ -789,10 +1003,74 @@ inline unlock(me, d)
     valid(me, d)
 }
 
+#ifdef SHARED
+/* A robust mutex: free, or held by the dead process (pthread_mutex_lock
+ * then returns EOWNERDEAD with the lock taken). */
+#define FREE(d) (mtx[d] == 0 || mtx[d] == dead)
+
+/* repair_side(): the dead owner may have been anywhere in a call of side
+ * d; its commit point decides. The position from the committed count (the
+ * ring never regrows), the copy of the other side's count reloaded, a
+ * close half done completed on this side, the push side's high-water mark
+ * up to the size, no wake-up on its way (the dead process may have been
+ * the one it was sent to). Then pthread_mutex_consistent(). recoveries
+ * and the spin tuning are not modelled. */
+inline repair(d)
+{
+#ifndef SHM_NO_REPAIR
+    pos[d] = moved[d] % CAP;
+    seen[d] = moved[1 - (d)]; /* (d): an inline's argument is pasted as text */
+#ifndef SHM_NO_CLOSE_SYNC
+    if
+    :: closed[1 - (d)] -> closed[d] = true
+    :: else -> skip
+    fi;
+#endif
+#ifndef SHM_NO_HW_REPAIR
+    if /* a push that died between its commit and raise_high_water() */
+    :: (d) == PUSH && moved[PUSH] - seen[PUSH] > high_water -> high_water = moved[PUSH] - seen[PUSH]
+    :: else -> skip
+    fi;
+#endif
+    pending[d] = 0
+#else
+    skip /* broken: pthread_mutex_consistent() alone, the side as the dead left it */
+#endif
+}
+
+/* lock(): take mtx[d] (FREE(d) held in the step's guard); EOWNERDEAD
+ * when the dead process held it. */
+inline take(me, d)
+{
+    if
+    :: mtx[d] != 0 && mtx[d] != me + 1 -> repair(d)
+    :: else -> skip
+    fi;
+    mtx[d] = me + 1
+}
+#else
+#define FREE(d) (mtx[d] == 0)
+inline take(me, d)
+{
+    mtx[d] = me + 1
+}
+#endif
+
 /* look(): side d reads the other side's counter afresh (seq_cst). */
 inline look(d)
 {
     seen[d] = moved[1 - d]
+}
+
+/* Take one member out of a non-empty set of threads, any one. */
+inline pick_one(set)
+{
+    w = 0;
+    do
+    :: (set & BIT(w)) != 0 -> set = set ^ BIT(w); break
+    :: (set >> (w + 1)) != 0 -> w++ /* a member lies further on */
+    od;
+    w = 0
 }
 
 /* pthread_cond_signal: wake one member of the set, any one, if any. */
@@ -800,15 +1078,30 @@ inline cv_signal(cv)
 {
     if
     :: cvset[cv] == 0 -> skip
-    :: else ->
-        w = 0;
-        do
-        :: (cvset[cv] & BIT(w)) != 0 -> cvset[cv] = cvset[cv] ^ BIT(w); break
-        :: (cvset[cv] >> (w + 1)) != 0 -> w++ /* a member lies further on */
-        od;
-        w = 0
+    :: else -> pick_one(cvset[cv])
     fi
 }
+
+#ifdef SHARED
+/* wo_signal() of a shared queue: seq_wake(w, 1), the sequence word
+ * advanced (under mtx[d]), then FUTEX_WAKE of one sleeper, any one; a wake-up
+ * is on its way (`pending`) only if the kernel woke one: a thread between
+ * its read of the word and its futex call is woken by the word having
+ * moved, and a dead one is in no futex queue. */
+inline futex_wake1(d)
+{
+    wseq[d]++;
+    if
+    :: fset[d] == 0 ->
+#ifdef SHM_PENDING_ALWAYS
+        pending[d] = 1 /* broken: as if a condition variable's signal */
+#else
+        skip
+#endif
+    :: else -> pending[d] = 1; pick_one(fset[d])
+    fi
+}
+#endif
 
 /* pthread_cond_broadcast: wake every member. */
 inline cv_broadcast(cv)
@@ -821,7 +1114,11 @@ inline cv_broadcast(cv)
 inline wake_one(d)
 {
     if
+#ifdef SHARED
+    :: pending[d] == 0 && waiters[d] > 0 -> futex_wake1(d)
+#else
     :: pending[d] == 0 && waiters[d] > 0 -> pending[d] = 1; cv_signal(CV(d))
+#endif
     :: else -> skip
     fi
 }
@@ -849,8 +1146,9 @@ inline back_from_wait(d)
 }
 
 /* ring_put(): k values base+done .. into the ring at the tail; each
- * stamped with its place in the push order. */
-inline ring_put(k)
+ * stamped with its place in the push order (after s0, the count before
+ * them). */
+inline ring_put(k, s0)
 {
     d_step {
     i = 0;
@@ -861,9 +1159,15 @@ inline ring_put(k)
         :: slot >= ringsz -> slot = slot - ringsz
         :: else -> skip
         fi;
+#ifdef SHARED
+        /* only a slot a pop has emptied, or one a killed push wrote and
+         * never committed */
+        assert(ring[slot] == 0 || !cmtd[ring[slot] - 1]);
+#else
         assert(ring[slot] == 0); /* only a slot a pop has emptied */
+#endif
         ring[slot] = base + done + i;
-        stamp[base + done + i - 1] = moved[PUSH] + i + 1;
+        stamp[base + done + i - 1] = s0 + i + 1;
         i++
     :: else -> break
     od;
@@ -911,6 +1215,83 @@ inline ring_get(k)
     v = 0
     }
 }
+
+#ifdef SHARED
+/* A shared pop's copy (move()'s memcpy): k values at the head into the
+ * caller's buffer cp[], the position advanced; nothing leaves the ring
+ * until the commit (commit_pop), as a pop killed before it must leave the
+ * elements there. */
+inline ring_copy(k)
+{
+    d_step {
+    i = 0;
+    do
+    :: i < k ->
+        slot = pos[POP] + i;
+        if
+        :: slot >= ringsz -> slot = slot - ringsz
+        :: else -> skip
+        fi;
+        v = ring[slot];
+        assert(v != 0 && cmtd[v - 1]); /* only a slot a committed push filled */
+        cp[i] = v;
+        i++
+    :: else -> break
+    od;
+    pos[POP] = pos[POP] + k;
+    if
+    :: pos[POP] >= ringsz -> pos[POP] = pos[POP] - ringsz
+    :: else -> skip
+    fi;
+    i = 0;
+    slot = 0;
+    v = 0
+    }
+}
+
+/* A shared pop's commit, as its store of moved[POP]: the k elements it
+ * copied leave the ring now; each must still be the one at the committed
+ * head (the copy took the right slots), and is checked as ring_get()
+ * checks (no duplicate, FIFO). */
+inline commit_pop(k)
+{
+    d_step {
+    i = 0;
+    do
+    :: i < k ->
+        slot = (moved[POP] + i) % ringsz;
+        v = cp[i];
+        assert(ring[slot] == v);                 /* copied from the committed head */
+        assert(got[v - 1] == 0);                 /* no duplicate */
+        got[v - 1] = 1;
+        assert((v - 1) % NV == next_out[(v - 1) / NV]); /* per-producer FIFO */
+        next_out[(v - 1) / NV]++;
+        assert(stamp[v - 1] == moved[POP] + i + 1); /* FIFO, one piece of the queue */
+        stamp[v - 1] = 0;
+        ring[slot] = 0;
+        cp[i] = 0;
+        i++
+    :: else -> break
+    od;
+    i = 0;
+    slot = 0;
+    v = 0
+    }
+}
+
+/* A shared push's commit: the values it copied are in the queue now. */
+inline commit_push(k)
+{
+    d_step {
+    i = 0;
+    do
+    :: i < k -> cmtd[base + done + i - 1] = 1; i++
+    :: else -> break
+    od;
+    i = 0
+    }
+}
+#endif
 
 /*
  * What the caller asked to move: pcq_push (1) or pcq_push_many (2, when
@@ -1152,10 +1533,10 @@ inline after_needs(me, d)
 #endif
 }
 
-/* move()'s publish (seq_cst), and what follows it. */
-inline publish(me, d)
+/* The rest of move() after its store of moved: the high-water mark, then
+ * after_move(). */
+inline publish_tail(me, d)
 {
-    moved[d] = moved[d] + k;
     done = done + k;
     k = 0;
     if
@@ -1167,6 +1548,29 @@ inline publish(me, d)
         pc = SLEEPERS
 #endif
     fi
+}
+
+/* move()'s publish (seq_cst), and what follows it. */
+inline publish(me, d)
+{
+#ifdef SHARED
+    if
+    :: d == PUSH -> commit_push(k)
+    :: else -> commit_pop(k)
+    fi;
+#endif
+    moved[d] = moved[d] + k;
+#ifdef SHARED
+    napped = 0; /* progress: every sleeper may nap again */
+#endif
+#ifdef SHM_COMMIT_EARLY
+    if
+    :: d == PUSH -> pc = LATECOPY /* broken: the copy still to come */
+    :: else -> publish_tail(me, d)
+    fi
+#else
+    publish_tail(me, d)
+#endif
 }
 
 /* move_now() up to move()'s copy (the lock held): the precedence of an
@@ -1217,18 +1621,29 @@ inline move_now(me, d)
             fi;
             k = (avail < n - done -> avail : n - done);
             if
-            :: d == PUSH -> ring_put(k)
+            :: d == PUSH ->
+#ifdef SHM_COMMIT_EARLY
+                skip /* broken: the copy after the commit (LATECOPY) */
+#else
+                ring_put(k, moved[PUSH])
+#endif
             :: else ->
                 /* a pop moves once: one piece; a batch waiter's is at
                  * least its count unless closed or expired */
                 assert(done == 0 && (k >= WANT || closed[POP] || EXPIRED));
+#ifdef SHARED
+                ring_copy(k); /* out of the ring at the commit (PUBLISH) */
+#else
                 ring_get(k);
+#endif
                 n = k
             fi;
 #if defined(NO_FENCE)
             pc = SLEEPERS /* broken: the load of waiters goes first */
 #elif defined(PENDING_EARLY)
             pc = PENDING /* broken: the load of pending goes first */
+#elif defined(SHARED)
+            pc = PUBLISH /* the commit, a step of its own: a kill may come first */
 #else
             if
             :: fresh -> pc = PUBLISH
@@ -1249,6 +1664,23 @@ inline join(me, d)
     unlock(me, d);
     pc = WOKEN
 }
+
+#ifdef SHARED
+/* wo_wait() of a shared queue: the sequence word read under the mutex,
+ * then the unlock; the futex call is the next step (FWAIT). */
+inline fjoin(me, d)
+{
+    sleeping[d]++;
+#ifdef SHM_SEQ_UNLOCKED
+    unlock(me, d);
+    pc = SEQREAD /* broken: the word read after the unlock */
+#else
+    myseq = wseq[d];
+    unlock(me, d);
+    pc = FWAIT
+#endif
+}
+#endif
 
 /* A batch waiter's wait: join the batch waiters' set, release the pop
  * side's mutex. */
@@ -1274,7 +1706,7 @@ inline thread(me, d)
 {
     do
     :: atomic { /* lock (a call's, or after spin or a mid-batch wake), move_now() */
-        ((pc == IDLE || pc == MOVE) && mtx[d] == 0 && SYNC_OK(d)) || pc == MOVE_HELD ->
+        ((pc == IDLE || pc == MOVE) && FREE(d) && SYNC_OK(d)) || pc == MOVE_HELD ->
         assert(pc != MOVE_HELD || mtx[d] == me + 1);
         if
         :: pc == IDLE && d == PUSH -> base = me * NV + seq + 1 /* its values */
@@ -1286,7 +1718,7 @@ inline thread(me, d)
         :: else -> skip
         fi;
 #endif
-        mtx[d] = me + 1;
+        take(me, d);
         move_now(me, d)
        }
     :: atomic { /* move(): publish after a look */
@@ -1395,8 +1827,8 @@ inline thread(me, d)
 #endif
 #ifndef SIGNAL_UNLOCKED
     :: atomic { /* wake_side(): lock the other side, wake_one, unlock */
-        (pc == WAKE || pc == MIDWAKE) && mtx[1 - d] == 0 ->
-        mtx[1 - d] = me + 1;
+        (pc == WAKE || pc == MIDWAKE) && FREE(1 - d) ->
+        take(me, 1 - d);
         wake_one(1 - d);
         unlock(me, 1 - d);
         wake = false;
@@ -1433,8 +1865,8 @@ inline thread(me, d)
 #endif
 #if NB > 0
     :: atomic { /* wake_batch(): lock the pop side, wake_batch_locked(false) */
-        pc == BWAKE && mtx[POP] == 0 ->
-        mtx[POP] = me + 1;
+        pc == BWAKE && FREE(POP) ->
+        take(me, POP);
         if
         :: batch_waiters > 0 && closed[POP] ->
             batch_broadcast(); unlock(me, POP); bwake = false; after_wake(me, d)
@@ -1471,7 +1903,9 @@ inline thread(me, d)
             if
             :: ROOM(d) > 0 -> pc = UNANNOUNCE
             :: else ->
-#ifdef SIGNAL_UNLOCKED
+#if defined(SHARED)
+                fjoin(me, d)
+#elif defined(SIGNAL_UNLOCKED)
                 pc = JOIN
 #else
                 join(me, d)
@@ -1487,6 +1921,84 @@ inline thread(me, d)
         waiters[d]--;
         pc = MOVE_HELD
        }
+#ifdef SHARED
+#ifdef SHM_SEQ_UNLOCKED
+    :: atomic { /* broken: the sequence word read without the mutex */
+        pc == SEQREAD ->
+        myseq = wseq[d];
+        pc = FWAIT
+       }
+#endif
+    :: atomic { /* futex_nap(): FUTEX_WAIT_BITSET compares the word and
+                 * queues the thread at once (under the kernel's bucket
+                 * lock): asleep, or back at once if the word moved */
+        pc == FWAIT ->
+        if
+        :: wseq[d] == myseq -> fset[d] = fset[d] | BIT(me)
+        :: else -> skip /* EAGAIN: a wake-up came after the read */
+        fi;
+        myseq = 0;
+        pc = FUTEX
+       }
+#ifndef SHM_NO_NAP
+    :: atomic { /* the nap ends (ETIMEDOUT): only when nothing else can
+                 * move; once per sleeper until something moves */
+        pc == FUTEX && (fset[d] & BIT(me)) != 0 && (napped & BIT(me)) == 0 && timeout ->
+        napped = napped | BIT(me);
+        fset[d] = fset[d] & ~BIT(me)
+       }
+#endif
+    :: atomic { /* a spurious return (EINTR) */
+        pc == FUTEX && (fset[d] & BIT(me)) != 0 && spurious > 0 ->
+        spurious--;
+        fset[d] = fset[d] & ~BIT(me)
+       }
+    :: atomic { /* wo_wait(): out of the futex; lock() again, repairing
+                 * after a dead owner; then sleep_once()'s back_from_wait() */
+        pc == FUTEX && (fset[d] & BIT(me)) == 0 && FREE(d) ->
+        take(me, d);
+        sleeping[d]--;
+        back_from_wait(d);
+        pc = MOVE_HELD
+       }
+#ifdef SHM_COMMIT_EARLY
+    :: atomic { /* broken: move()'s copy, after its commit */
+        pc == LATECOPY ->
+        ring_put(k, moved[PUSH] - k);
+        publish_tail(me, d)
+       }
+#endif
+    :: atomic { /* SIGKILL: the process dies at this step, holding what it
+                 * holds; the kernel drops it from the futex queue; its
+                 * announcement (waiters), a lock, a `pending` sent to it
+                 * stay. It counts as ended for the owner's joins. */
+        kills > 0 && pc != END && KILLABLE ->
+        kills--;
+        dead = me + 1;
+        if
+        :: pc == RECHECK || pc == UNANNOUNCE -> sleeping[d]++ /* announced, counted as asleep for good */
+        :: else -> skip
+        fi;
+        fset[d] = fset[d] & ~BIT(me);
+        finished++;
+        if
+        :: d == PUSH -> prod_done++
+        :: else -> skip
+        fi;
+        d_step { /* its locals are gone: one state for every way it died */
+        seq = 0; n = 0; done = 0; k = 0; avail = 0; rc = 0; base = 0;
+        spun = false; wake = false; fresh = false; trust = false; cancel = false;
+        bwake = false; mid = false; myseq = 0;
+        i = 0;
+        do
+        :: i < BATCH -> cp[i] = 0; i++
+        :: else -> break
+        od;
+        i = 0
+        };
+        pc = END
+       }
+#endif
     :: atomic { /* pthread_cond_wait returns: out of the set, mutex again */
         pc == WOKEN && mtx[d] == 0 && ((cvset[CV(d)] & BIT(me)) == 0 || ASLEEP_OUT) ->
         if
@@ -1651,6 +2163,10 @@ proctype worker(byte me; byte side; byte bmin; byte bmax)
 #ifdef PENDING_EARLY
     bool pend; /* the early load of the other side's pending found it clear */
 #endif
+#ifdef SHARED
+    byte myseq;    /* wo_wait(): the sequence word as read under the mutex */
+    byte cp[BATCH]; /* a pop's buffer: what it copied, not yet committed */
+#endif
 #ifdef QUOTA
     byte left = NVAL / (NC + NB); /* a consumer: elements it still has to pop */
 #endif
@@ -1669,13 +2185,25 @@ proctype worker(byte me; byte side; byte bmin; byte bmax)
 inline close_side(d)
 {
     closed[d] = true;
+#ifdef SHARED
+    napped = 0;
+#endif
     if
     :: waiters[d] > 0 ->
+#ifdef SHARED
+        /* wake_all_locked(): wo_broadcast; pending only if it woke one */
+        wseq[d]++;
+        if
+        :: fset[d] != 0 -> pending[d] = 1; fset[d] = 0
+        :: else -> skip
+        fi
+#else
         pending[d] = 1;
 #ifdef CLOSE_SIGNAL
         cv_signal(CV(d)) /* broken: one wake-up per side */
 #else
         cv_broadcast(CV(d))
+#endif
 #endif
     :: else -> skip
     fi
@@ -1691,19 +2219,33 @@ proctype closer()
 {
     byte w;
 
-#if defined(QUOTA)
+#if defined(SHARED)
+    /* joining the producers (a dead one too), then waiting for pcq_size()
+     * to read 0: a survivor asleep beside an element is then a hang */
+    prod_done == NP && moved[PUSH] == moved[POP];
+#elif defined(QUOTA)
     finished == NW; /* joining the producers and the consumers */
 #elif !defined(CLOSE_RACE) && !defined(ABORT)
     prod_done == NP; /* joining the producers */
 #endif
     atomic {
-        mtx[PUSH] == 0 -> mtx[PUSH] = CLOSER + 1;
-        mtx[POP] == 0 -> mtx[POP] = CLOSER + 1;
+        FREE(PUSH) -> take(CLOSER, PUSH);
+        FREE(POP) -> take(CLOSER, POP);
 #ifdef ABORT
         aborted = true;
 #endif
         /* Every waiter must see the close: broadcast, never signal. */
         close_side(PUSH);
+#ifdef KILL_CLOSER
+        if
+        :: kills > 0 -> /* killed holding both locks, the pop side still open */
+            kills--;
+            dead = CLOSER + 1;
+            others++;
+            goto killed
+        :: true -> skip
+        fi;
+#endif
         close_side(POP);
 #ifndef ABORT_NO_BROADCAST
         if
@@ -1715,6 +2257,10 @@ proctype closer()
         unlock(CLOSER, PUSH);
         others++ /* after the unlocks: init then finds the mutexes free */
     }
+#ifdef KILL_CLOSER
+killed:
+    skip
+#endif
 }
 
 #ifdef RESIZE
@@ -1834,7 +2380,7 @@ init
 
     /* pcq_drain(): the owner takes what is left (after pcq_abort, or when
      * no consumer ran); everything else the consumers popped. */
-    assert(mtx[PUSH] == 0 && mtx[POP] == 0);
+    assert(FREE(PUSH) && FREE(POP)); /* SHARED: or held by the dead process */
     k = moved[PUSH] - moved[POP];
 #if !defined(ABORT) && NC + NB > 0
     assert(k == 0);
@@ -1844,6 +2390,25 @@ init
 
     /* No lost, no extra element: popped exactly the accepted values. */
     assert(moved[PUSH] == moved[POP]);
+#ifdef SHARED
+    /* a dead process's announcement stays, and a wake-up sent to it */
+    assert(waiters[PUSH] == sleeping[PUSH] && waiters[POP] == sleeping[POP] &&
+           waiters[PUSH] + waiters[POP] <= KILLS && batch_waiters == 0);
+    assert(pending[PUSH] <= waiters[PUSH] && pending[POP] <= waiters[POP]);
+    do
+    :: t < NVAL ->
+        /* every value whose push returned was popped, once (commit_pop
+         * checks it came out once); no value whose push did not commit
+         * was; every producer but a dead one had all its pushes return */
+        assert(got[t] >= ok[t] && got[t] <= cmtd[t]);
+        assert(ok[t] || (dead > 0 && dead <= NP && t / NV == dead - 1));
+        accepted = accepted + cmtd[t];
+        drained = drained + got[t];
+        t++
+    :: else -> break
+    od;
+    assert(accepted == moved[PUSH] && drained == moved[POP]);
+#else
     assert(waiters[PUSH] == 0 && waiters[POP] == 0 && batch_waiters == 0);
 #ifndef NO_VALID_PENDING
     assert(pending[PUSH] == 0 && pending[POP] == 0); /* <= waiters == 0 */
@@ -1859,5 +2424,6 @@ init
     assert(drained == accepted && drained == moved[POP]);
 #if !defined(CLOSE_RACE) && !defined(CANCEL) && !defined(ABORT)
     assert(accepted == NVAL); /* closed after the producers: all went in */
+#endif
 #endif
 }

@@ -16,17 +16,17 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../cli.h"
 #include "fatal.h"
+#include "pcq_shm.h"
 #include "pipeline.h"
-
-#define EXIT_USAGE 2
+#include "rendezvous.h"
 
 static const char *prog = "pcq-fib";
 
@@ -71,6 +71,22 @@ static void usage(FILE *f)
         "      --produce-delay MS  simulated work per term produced, in ms\n"
         "      --consume-delay MS  simulated work per term consumed, in ms\n"
         "\n"
+        "Across two processes (64-bit terms, unordered):\n"
+        "      --shm NAME        run one half of the pipeline over the shared\n"
+        "                        queue NAME ('/' then 1 to %d characters, no '/');\n"
+        "                        another pcq-fib runs the other half\n"
+        "      --role ROLE       with --shm: 'producer' (the generators: --count,\n"
+        "                        --below, --producers, --capacity, --produce-delay)\n"
+        "                        or 'consumer' (the printers: --consumers,\n"
+        "                        --consume-delay); --batch for either. Start them\n"
+        "                        in either order: the producer creates the queue\n"
+        "                        (or replaces one an earlier run left) and, done,\n"
+        "                        waits until a consumer has it; the consumer waits\n"
+        "                        for a live producer and removes the name once it\n"
+        "                        has the queue. The consumer checks every term and\n"
+        "                        that the run is whole; one producer thread and one\n"
+        "                        consumer thread (the defaults) keep index order\n"
+        "\n"
         "Output:\n"
         "  A line per term, \"F(12) = 144\" (in the order consumed unless\n"
         "  --ordered), then a summary line: terms, checksum, time, throughput,\n"
@@ -85,27 +101,15 @@ static void usage(FILE *f)
         "  and stderr is a terminal (not with --trace).\n"
         "  -h, --help            this help\n"
         "\n"
-        "Exit status: 0 on success, 1 when the run failed (e.g. a write error),\n"
-        "2 for a bad option.\n",
+        "Exit status: 0 on success, 1 when the run failed (e.g. a write error, or\n"
+        "with --shm the other process gave up), 2 for a bad option.\n",
         prog, FIB_DEFAULT_COUNT, FIB_MAX_U64_INDEX, FIB_MAX_U64, FIB_DEFAULT_PRODUCERS,
         FIB_MAX_THREADS, FIB_DEFAULT_CONSUMERS, FIB_MAX_THREADS, FIB_DEFAULT_CAPACITY,
-        FIB_DEFAULT_BATCH, FIB_DEFAULT_BATCH_MIN);
+        FIB_DEFAULT_BATCH, FIB_DEFAULT_BATCH_MIN, CLI_SHM_NAME_MAX);
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-static _Noreturn void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#endif
-
-static _Noreturn void bad_usage(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
-    exit(EXIT_USAGE);
-}
+/* Every refusal of the command line names the tool. */
+#define bad_usage(...) cli_bad_usage(prog, __VA_ARGS__)
 
 /* A decimal number in lo..hi, or a usage error naming the option. */
 static uint64_t number(const char *opt, const char *s, uint64_t lo, uint64_t hi)
@@ -125,13 +129,6 @@ static uint64_t number(const char *opt, const char *s, uint64_t lo, uint64_t hi)
     return v;
 }
 
-struct options {
-    fib_config_t cfg; /* the run, completed by fib_config_check */
-    bool count_set;
-    const char *below;
-    bool trace, quiet;
-};
-
 enum {
     OPT_BELOW = 256,
     OPT_PRODUCERS,
@@ -147,7 +144,58 @@ enum {
     OPT_CONSUME_DELAY,
     OPT_TRACE,
     OPT_QUIET,
+    OPT_SHM,
+    OPT_ROLE,
+    OPT_COUNT, /* -n, noted among the options given */
+    OPT_LAST
 };
+
+struct options {
+    fib_config_t cfg; /* the run, completed by fib_config_check */
+    bool count_set;
+    const char *below;
+    bool trace, quiet;
+    const char *shm;  /* --shm NAME: one half of the pipeline; NULL: both */
+    const char *role; /* --role: "producer" or "consumer" */
+    const char *set[OPT_LAST - OPT_BELOW]; /* options given, by enum value: their long
+                                              names (no "--"), NULL when not given */
+};
+
+
+/* An option given, by its enum value: its long name, or NULL. */
+static const char *given(const struct options *o, int opt) { return o->set[opt - OPT_BELOW]; }
+
+/* --shm and --role: both or neither, a valid name, and only the options
+ * that the role's half of the pipeline has. */
+static void check_shm(const struct options *o)
+{
+    static const int neither[] = {OPT_ORDERED, OPT_WINDOW, OPT_BIG, OPT_BATCH_MIN, OPT_LINGER};
+    static const int producer_only[] = {OPT_COUNT, OPT_BELOW, OPT_PRODUCERS, OPT_CAPACITY,
+                                        OPT_PRODUCE_DELAY};
+    static const int consumer_only[] = {OPT_CONSUMERS, OPT_CONSUME_DELAY};
+    if (o->shm == NULL || o->role == NULL)
+        bad_usage("--shm NAME and --role producer|consumer go together");
+    const char *why = cli_shm_name_problem(o->shm);
+    if (why != NULL)
+        bad_usage("--shm: '%s' is not a valid name: %s", o->shm, why);
+    for (size_t i = 0; i < sizeof neither / sizeof neither[0]; i++)
+        if (given(o, neither[i]) != NULL)
+            bad_usage("--%s does not cross processes: %s", given(o, neither[i]),
+                      neither[i] == OPT_BIG ? "a big term points into its maker's heap"
+                      : neither[i] == OPT_BATCH_MIN || neither[i] == OPT_LINGER
+                          ? "--shm consumers take what is there"
+                          : "the reorder window bounds the generators by what the "
+                            "consumers printed, which another process cannot see (one "
+                            "producer and one consumer thread keep the order)");
+    const bool producer = strcmp(o->role, "producer") == 0;
+    const int *other = producer ? consumer_only : producer_only;
+    const size_t n = producer ? sizeof consumer_only / sizeof consumer_only[0]
+                              : sizeof producer_only / sizeof producer_only[0];
+    for (size_t i = 0; i < n; i++)
+        if (given(o, other[i]) != NULL)
+            bad_usage("--%s is an option of the %s, not of --role %s", given(o, other[i]),
+                      producer ? "consumer" : "producer", o->role);
+}
 
 static void parse(int argc, char **argv, struct options *o)
 {
@@ -167,14 +215,20 @@ static void parse(int argc, char **argv, struct options *o)
         {"consume-delay", required_argument, NULL, OPT_CONSUME_DELAY},
         {"trace", no_argument, NULL, OPT_TRACE},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"shm", required_argument, NULL, OPT_SHM},
+        {"role", required_argument, NULL, OPT_ROLE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     *o = (struct options){.cfg.count = FIB_DEFAULT_COUNT};
     fib_config_t *cfg = &o->cfg;
     opterr = 0; /* our own messages */
-    int c;
-    while ((c = getopt_long(argc, argv, ":n:h", longs, NULL)) != -1) {
+    int c, li;
+    while ((li = -1, c = getopt_long(argc, argv, ":n:h", longs, &li)) != -1) {
+        if (c >= OPT_BELOW && c < OPT_LAST)
+            o->set[c - OPT_BELOW] = longs[li].name;
+        if (c == 'n')
+            o->set[OPT_COUNT - OPT_BELOW] = "count";
         switch (c) {
         case 'n':
             cfg->count = number("--count", optarg, 0, UINT64_MAX);
@@ -206,6 +260,12 @@ static void parse(int argc, char **argv, struct options *o)
             break;
         case OPT_TRACE: o->trace = true; break;
         case OPT_QUIET: o->quiet = true; break;
+        case OPT_SHM: o->shm = optarg; break;
+        case OPT_ROLE:
+            if (strcmp(optarg, "producer") != 0 && strcmp(optarg, "consumer") != 0)
+                bad_usage("--role: expected 'producer' or 'consumer', got '%s'", optarg);
+            o->role = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
@@ -218,6 +278,8 @@ static void parse(int argc, char **argv, struct options *o)
     }
     if (optind < argc)
         bad_usage("unexpected argument '%s'", argv[optind]);
+    if (o->shm != NULL || o->role != NULL)
+        check_shm(o);
     if (o->below != NULL && o->count_set)
         bad_usage("--count and --below exclude each other");
     if (cfg->window != 0 && !cfg->ordered)
@@ -366,10 +428,105 @@ static void summary(const fib_config_t *c, const fib_result_t *r)
     printf("%s\n", c->big ? ", big" : "");
 }
 
+/* ------------------------------------------------------------------ */
+/* --shm: one half of the pipeline, the other in another process      */
+/* ------------------------------------------------------------------ */
+
+static void consumer_waiting(const char *name)
+{
+    fprintf(stderr, "%s: waiting for a producer on %s\n", prog, name);
+}
+
+static void producer_waiting(void)
+{
+    fprintf(stderr, "%s: every term is in the queue; waiting for a consumer to take it\n", prog);
+}
+
+/* The queue of --shm NAME for this role, or a message and NULL. */
+static pcq_t *shm_queue(const struct options *o, fib_shm_hold_t *hold)
+{
+    pcq_t *q = NULL;
+    const bool producer = strcmp(o->role, "producer") == 0;
+    int rc = producer ? fib_shm_producer(o->shm, o->cfg.capacity, &q, hold)
+                      : fib_shm_consumer(o->shm, consumer_waiting, &q);
+    if (rc == 0)
+        return q;
+    const char *why = rc == EBUSY      ? "another producer is running on it"
+                      : rc == EPROTO   ? "it holds no pcq queue"
+                      : rc == EMSGSIZE ? "its queue's elements are not pcq-fib terms"
+                      : rc == EAGAIN   ? "the name kept changing (other producers?)"
+                      : rc == EACCES   ? "permission denied (or the name is a symbolic link)"
+                                       : strerror(rc);
+    fprintf(stderr, "%s: --shm %s: %s\n", prog, o->shm, why);
+    return NULL;
+}
+
+/* The summary of one half: the consumer's begins as the whole pipeline's
+ * does (terms and checksum); the producer's says what it pushed. */
+static void shm_summary(const struct options *o, const fib_config_t *c, const fib_result_t *r)
+{
+    const bool producer = strcmp(o->role, "producer") == 0;
+    double rate = r->seconds > 0 ? (double)r->terms / r->seconds : 0;
+    printf("summary: %s%" PRIu64 " terms", producer ? "producer: " : "", r->terms);
+    if (r->terms > 0)
+        printf(" F(0)..F(%" PRIu64 ")", r->terms - 1);
+    if (producer)
+        printf(" pushed into %s", o->shm);
+    else
+        printf(", checksum %s (sum mod 2^64)", r->checksum_str != NULL ? r->checksum_str : "?");
+    printf(", %.6f s, %.0f terms/s, waits: %s %" PRIu64 "; %u %s%s, capacity %zu, batch %zu",
+           r->seconds, rate, producer ? "producers" : "consumers",
+           producer ? r->run.push_waits : r->run.pop_waits,
+           producer ? c->producers : c->consumers, producer ? "producer" : "consumer",
+           (producer ? c->producers : c->consumers) == 1 ? "" : "s", c->capacity, c->batch);
+    printf("%s%s\n", producer ? "" : ", from ", producer ? "" : o->shm);
+}
+
+static int run_shm(const struct options *o)
+{
+    fib_shm_hold_t hold = {-1};
+    pcq_t *q = shm_queue(o, &hold);
+    if (q == NULL)
+        return EXIT_FAILURE;
+    const bool producer = strcmp(o->role, "producer") == 0;
+    struct tool tl = {.quiet = o->quiet};
+    fib_config_t cfg = o->cfg;
+    cfg.capacity = pcq_capacity(q); /* a queue reused keeps its own */
+    cfg.on_term = on_term;
+    cfg.on_trace = o->trace ? on_trace : NULL;
+    cfg.arg = &tl;
+    fib_result_t res;
+    int rc = fib_run_side(&cfg, producer ? FIB_GENERATORS : FIB_CONSUMERS, q, &res);
+    if (rc == 0 && producer)
+        rc = fib_shm_wait_taken(&hold, producer_waiting);
+    int status = EXIT_SUCCESS;
+    if (rc != 0) {
+        const char *why = rc == ECANCELED ? "the other process gave up (the queue was aborted)"
+                          : rc == EPROTO  ? "a term arrived damaged, twice, or the run ended "
+                                            "with terms missing"
+                                          : strerror(rc);
+        fprintf(stderr, "%s: the %s failed after %" PRIu64 " terms: %s\n", prog, o->role,
+                res.terms, why);
+        status = EXIT_FAILURE;
+    } else {
+        shm_summary(o, &cfg, &res);
+    }
+    fib_result_free(&res);
+    pcq_shm_close(q);
+    fib_shm_release(&hold);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: writing the output: %s\n", prog, strerror(errno));
+        status = EXIT_FAILURE;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     parse(argc, argv, &o);
+    if (o.shm != NULL)
+        return run_shm(&o);
 
     struct tool tl = {.quiet = o.quiet, .big = o.cfg.big, .total = o.cfg.count};
     tl.progress = !o.trace && isatty(STDERR_FILENO);

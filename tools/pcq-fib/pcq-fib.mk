@@ -6,6 +6,10 @@
 #   make demo        every term that fits 64 bits (the tool's default count)
 #                    from one generator thread through two consumer
 #                    threads, in order, then a summary line
+#   make demo-shm    the same terms across two processes: a producer process
+#                    and a consumer process over the shared queue
+#                    DEMO_SHM_NAME (default /pcq-fib-demo; demo-shm.sh),
+#                    64-bit terms, so no GMP needed; the name is gone after
 #   make test-tools  tests/tools.sh natively (with the --big memcheck run),
 #                    then under Helgrind and under DRD
 #
@@ -22,10 +26,11 @@ FIB_DIR  := tools/pcq-fib
 FIB_SRCS := $(filter-out $(FIB_DIR)/main.c,$(wildcard $(FIB_DIR)/*.c))
 FIB_HDRS := $(wildcard $(FIB_DIR)/*.h)
 
-.PHONY: tools demo test-tools
+.PHONY: tools demo demo-shm test-tools
 tools: lib $(B)/pcq-fib
 
-$(B)/tool-obj/%.o: %.c $(LIB_HDRS) $(FIB_HDRS) $(FLAGS_STAMP)
+# Every tool's objects (tools/pcq-shm/ too); tools/*.h is what they share.
+$(B)/tool-obj/%.o: %.c $(LIB_HDRS) $(FIB_HDRS) $(wildcard tools/*.h) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(BASE_CPPFLAGS) -I$(FIB_DIR) $(GMP_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(PTHREAD) -c $< -o $@
 
@@ -34,6 +39,11 @@ $(B)/pcq-fib: $(patsubst %.c,$(B)/tool-obj/%.o,$(FIB_DIR)/main.c $(FIB_SRCS)) $(
 
 demo: $(B)/pcq-fib
 	$(B)/pcq-fib --producers 1 --consumers 2 --ordered
+
+# pcq-shm (tools/pcq-shm/pcq-shm.mk) checks that the name is gone.
+DEMO_SHM_NAME ?= /pcq-fib-demo
+demo-shm: $(B)/pcq-fib $(B)/pcq-shm
+	sh $(FIB_DIR)/demo-shm.sh $(B)/pcq-fib $(B)/pcq-shm $(DEMO_SHM_NAME)
 
 test-tools: $(B)/pcq-fib
 	sh tests/tools.sh $(B)/pcq-fib

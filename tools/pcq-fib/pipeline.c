@@ -95,6 +95,11 @@ struct pipe {
     uint64_t terms;        /* mu: delivered */
     uint64_t sum;          /* mu: sum mod 2^64 */
     bool numbers_ready;    /* fib_run: the mpz_t fields are initialised */
+    /* fib_run_side only: */
+    pcq_t *q;                /* immutable: the queue shared with the other process */
+    int side_error;          /* mu: the first error of this half, 0 for none */
+    unsigned generators_left; /* mu: generators not yet done; the last closes q */
+    uint64_t seen[(FIB_MAX_U64_COUNT + 63) / 64]; /* mu: consumers: F(i) taken, bit i */
 };
 
 static void mu_lock(struct pipe *p) { PCQ_CHECK(pthread_mutex_lock(&p->mu)); }
@@ -446,17 +451,25 @@ static void pipe_free(struct pipe *p)
     free(p->gens);
 }
 
-int fib_run(const fib_config_t *cfg, fib_result_t *res)
+/* The first steps of fib_run and fib_run_side: clear *res, check the
+ * arguments, and copy the configuration into *p, completed. */
+static int run_begin(const fib_config_t *cfg, bool needs_on_term, fib_result_t *res,
+                     struct pipe *p)
 {
     if (res == NULL)
         return EINVAL;
     memset(res, 0, sizeof *res);
-    if (cfg == NULL || cfg->on_term == NULL)
+    if (cfg == NULL || (needs_on_term && cfg->on_term == NULL))
         return EINVAL;
+    memset(p, 0, sizeof *p);
+    p->cfg = *cfg;
+    return fib_config_check(&p->cfg);
+}
+
+int fib_run(const fib_config_t *cfg, fib_result_t *res)
+{
     struct pipe p;
-    memset(&p, 0, sizeof p);
-    p.cfg = *cfg;
-    int rc = fib_config_check(&p.cfg);
+    int rc = run_begin(cfg, true, res, &p);
     if (rc != 0)
         return rc;
     res->window = p.cfg.window;
@@ -511,6 +524,195 @@ int fib_run(const fib_config_t *cfg, fib_result_t *res)
     }
     pipe_free(&p);
     pcq_destroy(q);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* fib_run_side: one half of the pipeline, the other in another process */
+/* ------------------------------------------------------------------ */
+
+/* One thread of a half: a generator or a consumer. */
+struct side_thread {
+    struct pipe *p;
+    unsigned index;
+    fib_term_t *buf;           /* cfg.batch terms */
+    pcq_thread_stats_t *stats; /* this thread's, in the result */
+    pthread_t tid;
+};
+
+/* Note this half's first error and abort the queue, so that this half's
+ * other threads and the other process stop too. Caller holds mu. */
+static void side_fail(struct pipe *p, int rc)
+{
+    if (p->side_error == 0)
+        p->side_error = rc;
+    pcq_abort(p->q);
+}
+
+static void *side_generator(void *arg)
+{
+    struct side_thread *t = arg;
+    struct pipe *p = t->p;
+    int rc = 0;
+    for (;;) {
+        size_t n = 0, in = 0;
+        if ((rc = produce(p, t->index, t->buf, p->cfg.batch, &n)) != 0 || n == 0)
+            break;
+        t->stats->produced += n;
+        t->stats->calls++;
+        /* A try first, so that a wait is counted as the driver counts one. */
+        rc = pcq_try_push_many(p->q, t->buf, n, &in);
+        if (rc == EAGAIN || (rc == 0 && in < n)) {
+            size_t more = 0;
+            t->stats->waits++;
+            rc = pcq_push_many(p->q, t->buf + in, n - in, &more);
+            in += more;
+        }
+        t->stats->pushed += in;
+        if (rc != 0)
+            break;
+    }
+    mu_lock(p);
+    if (rc != 0) {
+        t->stats->error = rc;
+        side_fail(p, rc);
+    } else if (--p->generators_left == 0) {
+        pcq_close(p->q); /* every term is in: the consumers may finish */
+    }
+    mu_unlock(p);
+    return NULL;
+}
+
+/* Consumers: whether the terms taken are F(0)..F(n-1), each once. */
+static bool side_complete(const struct pipe *p)
+{
+    for (uint64_t i = 0; i < FIB_MAX_U64_COUNT; i++)
+        if ((i < p->terms) != (p->seen[i / 64] >> (i % 64) & 1))
+            return false;
+    return true;
+}
+
+/* Consumers: a term from the other process must be F(index), and new.
+ * Caller holds mu. */
+static bool side_term_ok(struct pipe *p, const fib_term_t *t)
+{
+    uint64_t want;
+    if (fib_u64(t->index, &want) != 0 || want != t->v.u64 ||
+        (p->seen[t->index / 64] >> (t->index % 64) & 1))
+        return false;
+    p->seen[t->index / 64] |= UINT64_C(1) << (t->index % 64);
+    return true;
+}
+
+static void *side_consumer(void *arg)
+{
+    struct side_thread *t = arg;
+    struct pipe *p = t->p;
+    const size_t max = p->cfg.batch;
+    int rc;
+    for (;;) {
+        size_t got = 0;
+        rc = pcq_try_pop_many(p->q, t->buf, max, &got);
+        if (rc == EAGAIN) {
+            t->stats->waits++;
+            rc = pcq_pop_many(p->q, t->buf, max, &got);
+        }
+        if (rc == EPIPE) { /* closed and drained: the normal end */
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            break;
+        mu_lock(p);
+        for (size_t k = 0; k < got && rc == 0; k++)
+            if (!side_term_ok(p, &t->buf[k]))
+                rc = EPROTO;
+        mu_unlock(p);
+        if (rc == 0) {
+            rc = consume(p, t->index, t->buf, got);
+            t->stats->consumed += got;
+            t->stats->calls++;
+        }
+        if (rc != 0)
+            break;
+    }
+    if (rc != 0) {
+        mu_lock(p);
+        t->stats->error = rc;
+        side_fail(p, rc);
+        mu_unlock(p);
+    }
+    return NULL;
+}
+
+int fib_run_side(const fib_config_t *cfg, fib_side_t side, pcq_t *q, fib_result_t *res)
+{
+    struct pipe p;
+    int rc = run_begin(cfg, side == FIB_CONSUMERS, res, &p);
+    if (rc != 0)
+        return rc;
+    if (q == NULL)
+        return EINVAL;
+    if (p.cfg.big)
+        return ENOTSUP;
+    if (p.cfg.ordered || p.cfg.batch_min > 1 || p.cfg.linger_us != 0 ||
+        pcq_elem_size(q) != sizeof(fib_term_t))
+        return EINVAL;
+    p.q = q;
+    const unsigned n = side == FIB_GENERATORS ? p.cfg.producers : p.cfg.consumers;
+    p.generators_left = n;
+    struct side_thread *th = calloc(n, sizeof *th);
+    pcq_thread_stats_t *stats = calloc(n, sizeof *stats);
+    if (th == NULL || stats == NULL || (rc = pipe_init(&p)) != 0 ||
+        pthread_mutex_init(&p.mu, NULL) != 0) {
+        free(th);
+        free(stats);
+        pipe_free(&p);
+        return ENOMEM;
+    }
+    if (side == FIB_GENERATORS)
+        res->producer_stats = stats;
+    else
+        res->consumer_stats = stats;
+    p.t0 = pcq__now_ns();
+    unsigned started = 0;
+    for (; started < n; started++) {
+        struct side_thread *t = &th[started];
+        *t = (struct side_thread){.p = &p, .index = started, .stats = &stats[started]};
+        t->buf = calloc(p.cfg.batch, sizeof *t->buf);
+        if (t->buf == NULL ||
+            pthread_create(&t->tid, NULL, side == FIB_GENERATORS ? side_generator : side_consumer,
+                           t) != 0) {
+            free(t->buf);
+            mu_lock(&p);
+            side_fail(&p, ENOMEM); /* the threads started stop on the abort */
+            mu_unlock(&p);
+            break;
+        }
+    }
+    for (unsigned i = 0; i < started; i++) {
+        PCQ_CHECK(pthread_join(th[i].tid, NULL));
+        free(th[i].buf);
+    }
+    res->seconds = (double)(pcq__now_ns() - p.t0) / 1e9;
+    /* Every thread is joined: the fields below are ours alone. */
+    rc = p.side_error;
+    if (rc == 0 && side == FIB_CONSUMERS && !side_complete(&p))
+        rc = EPROTO; /* closed with a gap: the other side lost terms */
+    for (unsigned i = 0; i < n; i++) {
+        res->run.produced += stats[i].produced;
+        res->run.pushed += stats[i].pushed;
+        res->run.consumed += stats[i].consumed;
+        *(side == FIB_GENERATORS ? &res->run.push_waits : &res->run.pop_waits) += stats[i].waits;
+    }
+    res->run.error = rc;
+    res->terms = side == FIB_GENERATORS ? res->run.pushed : p.terms;
+    res->checksum = p.sum;
+    fib_term_t sum = {.v.u64 = p.sum};
+    res->checksum_str = fib_value_string(&sum, false);
+    PCQ_CHECK(pthread_mutex_destroy(&p.mu));
+    pipe_free(&p);
+    free(th);
     return rc;
 }
 

@@ -100,6 +100,38 @@ int fib_config_check(fib_config_t *c);
  */
 int fib_run(const fib_config_t *cfg, fib_result_t *res);
 
+/* The half of the pipeline a process runs in fib_run_side. */
+typedef enum fib_side { FIB_GENERATORS, FIB_CONSUMERS } fib_side_t;
+
+/*
+ * Run one half of the pipeline over `q`, a queue that another process
+ * runs the other half over (a shared queue, pcq_shm.h); blocks until this
+ * half is over. FIB_GENERATORS: cfg->producers threads push the terms
+ * F(0)..F(count-1), then close q. FIB_CONSUMERS: cfg->consumers threads pop
+ * terms until q is closed and empty, and hand them to on_term in the order
+ * popped; each term is checked against F(index), and the whole must be
+ * F(0)..F(n-1), each once. Any error aborts q (pcq_abort), so that the
+ * other process stops too. 64-bit terms only (a big term points into its
+ * maker's heap), and unordered: the reorder window bounds the generators
+ * by what the consumers delivered, which another process cannot see. A
+ * term travels as a fib_term_t, so q's element size must be its size.
+ * on_term is required for FIB_CONSUMERS only. `res` as for fib_run;
+ * res->run counts the waits (calls that found q full, or empty).
+ *  0           this half is over: every term pushed, or every term taken
+ *  EINVAL      cfg, q or res is NULL, ordered, batch_min above 1, a linger,
+ *              q's element size is not sizeof(fib_term_t), on_term is NULL
+ *              for FIB_CONSUMERS, or as fib_config_check
+ *  ENOTSUP     big mode
+ *  EOVERFLOW   as fib_config_check
+ *  ENOMEM      out of memory or threads
+ *  ECANCELED   the other process aborted q
+ *  EPIPE       generators: q was closed before every term went in
+ *  EPROTO      consumers: a term was not F(index), came twice, or the run
+ *              closed with terms missing
+ *  other       what on_term returned
+ */
+int fib_run_side(const fib_config_t *cfg, fib_side_t side, pcq_t *q, fib_result_t *res);
+
 /* Free what fib_run put in *res. NULL is a no-op. */
 void fib_result_free(fib_result_t *res);
 
