@@ -26,8 +26,10 @@
  * (its position is recomputed from its committed count), counts a recovery
  * (pcq_shared_recoveries) and carries on; the caller sees an ordinary
  * result. Indices are committed only after the copy: the element of a push
- * that had not returned when its process died is not delivered; the element
- * of a pop that had not committed stays for others; for calls that
+ * whose process died before the push committed is not delivered, and one
+ * that died after its commit (before the push returned) is delivered whole,
+ * once; the element of a pop that had not committed stays for others; for
+ * calls that
  * returned, exactly-once holds, and a killed consumer loses at most the
  * elements its own committed pop took. Waiting does not use condition
  * variables (a process killed while waiting on a process-shared one can
