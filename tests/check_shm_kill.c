@@ -3,8 +3,8 @@
  * consumers of one shared queue, each a process of its own, are killed
  * with SIGKILL one at a time and replaced, scaled(KILLS, ...) times:
  * 1,000 at the default PCQ_STRESS=100 (a few seconds), 100 in ctest's run
- * at 10. The sanitizer builds run it whole (the test's process has no
- * threads when it forks); Valgrind skips it: it does not model EOWNERDEAD.
+ * at 10. The ASan build runs it whole; TSan skips it (see fork_and_kill);
+ * Valgrind skips it: it does not model EOWNERDEAD.
  * Each kill lands one of three ways, chosen at random:
  *  - at a random moment: the parent sleeps 0..2 ms, then kills a random
  *    worker (the sleep picks a time; it orders nothing);
@@ -616,6 +616,16 @@ static void verdict(struct run *rn)
 START_TEST(fork_and_kill)
 {
     SKIP_UNDER_VALGRIND(VG_ROBUST);
+#if defined(__SANITIZE_THREAD__)
+    /* A thousand forks of a process with TSan's background thread: in one
+     * of seven runs a forked worker stopped for good (a full make test,
+     * 175 kills in 31 s, then nothing moved), and the runtime documents
+     * fork of a threaded process as unsupported. The shared suite keeps
+     * TSan's view of the shared mode (threads on two mappings); the other
+     * builds run this loop whole. */
+    skipped(__func__, "TSan does not support fork in a process with threads (its own)");
+    return;
+#endif
     const long kills = scaled(KILLS, KILLS / 50);
     struct run rn = {.sg = seg_new(CAP, sizeof(uint64_t), true), .t0 = now_ns()};
     rn.r.s = test_seed(KILL_TEST, 0, SLOTS);

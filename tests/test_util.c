@@ -52,7 +52,12 @@ const char *valgrind_tool(void)
 
 void skipped(const char *test, const char *why)
 {
-    printf("SKIP %s under %s: %s\n", test, valgrind_tool(), why);
+    const char *tool = valgrind_tool();
+#if defined(__SANITIZE_THREAD__)
+    if (tool == NULL)
+        tool = "tsan";
+#endif
+    printf("SKIP %s under %s: %s\n", test, tool != NULL ? tool : "this build", why);
     fflush(stdout);
 }
 
