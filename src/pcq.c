@@ -145,6 +145,8 @@ struct side {
     pthread_mutex_t mu;
     size_t pos;    /* mu: slot of this side's next element, 0..cap-1 */
     uint64_t seen; /* mu: the other side's `moved`, as last loaded */
+    size_t cap;    /* both locks to write, this side's to read: the core's `cap`,
+                      on the line each call of the side reads anyway */
 
     /* Line 2: written by every call of this side; the other side reads
      * `moved` only when its `seen` runs out, and `batch_need` only while
@@ -180,12 +182,18 @@ struct side {
     atomic_bool pending;  /* atomic: a signal to this side is on its way; changed under mu */
     atomic_bool fd_on;    /* atomic: the descriptor exists; set once, under both locks */
     atomic_bool fd_ready; /* atomic: the descriptor polls readable; changed under mu */
+    _Atomic uint32_t extras; /* atomic: the queue's batch waiters (as the pop side's
+                                batch_waiters counts them, raised first and lowered
+                                last) plus descriptors created; the same count on both
+                                sides, each read by the other side's moves, on the line
+                                they read anyway; changed under a side's mu. While 0, a
+                                move skips the batch and descriptor checks. */
     union waitobj w;      /* this side's threads sleep here, on mu */
 };
 
 /* A shared queue's memory starts with these, and nothing else matches. */
 #define SHM_MAGIC 0x3130514D48535150ull /* "PQSHMQ01" read as little-endian */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 
 /*
  * The queue's state: in the handle's allocation (in-process), or at the
@@ -206,10 +214,6 @@ struct core {
     _Atomic size_t cap;           /* atomic: capacity; both locks to write */
     _Atomic uint64_t recoveries;  /* atomic: locks found held by a dead process */
     _Atomic uint32_t broken;      /* atomic: found corrupt (shared); set under a lock */
-    _Atomic uint32_t extras;      /* atomic: batch waiters (as the pop side's batch_waiters
-                                     counts them, raised first and lowered last) plus
-                                     descriptors created; changed under a side's mu. While
-                                     0, a move skips the batch and descriptor checks. */
     alignas(CACHE_LINE) struct side side[2];
     /* Batch waiters (pcq_pop_batch with a min above 1) sleep here, on the
      * pop side's mu, apart from plain pops: they wait for different
@@ -327,10 +331,17 @@ static inline uint64_t mine(const struct side *s)
     return atomic_load_explicit(&s->moved, memory_order_relaxed);
 }
 
-/* The capacity; stable under either side's lock. */
-static inline size_t capacity_of(const pcq_t *q)
+/* The capacity, as side d reads it under its lock. */
+static inline size_t capacity_of(const pcq_t *q, enum dir d)
 {
-    return atomic_load_explicit(&q->c->cap, memory_order_relaxed);
+    return q->c->side[d].cap;
+}
+
+/* Set the capacity (both locks held, or the queue being made). */
+static void set_cap(pcq_t *q, size_t cap)
+{
+    atomic_store_explicit(&q->c->cap, cap, memory_order_relaxed);
+    q->c->side[PUSH].cap = q->c->side[POP].cap = cap;
 }
 
 /* What side d may move, by its counter and its copy of the other's: room
@@ -341,7 +352,7 @@ static inline uint64_t room_by(const pcq_t *q, enum dir d, uint64_t own, uint64_
 {
     if (d == POP)
         return other - own;
-    const uint64_t size = own - other, cap = capacity_of(q);
+    const uint64_t size = own - other, cap = capacity_of(q, PUSH);
     return size < cap ? cap - size : 0;
 }
 
@@ -385,7 +396,7 @@ static bool side_sane(const pcq_t *q, enum dir d)
 {
     const struct side *s = &q->c->side[d];
     const size_t ring = atomic_load_explicit(&q->ring, memory_order_relaxed);
-    const size_t cap = capacity_of(q);
+    const size_t cap = capacity_of(q, d);
     const uint64_t own = mine(s);
     const uint64_t gap = d == PUSH ? own - s->seen : s->seen - own;
     return s->pos < ring && gap <= ring && cap >= 1 && cap <= ring;
@@ -653,11 +664,11 @@ static void atomics_for_tools(pcq_t *q, bool on)
         pcq__atomic_for_tools(&s->pending, sizeof s->pending, on);
         pcq__atomic_for_tools(&s->fd_on, sizeof s->fd_on, on);
         pcq__atomic_for_tools(&s->fd_ready, sizeof s->fd_ready, on);
+        pcq__atomic_for_tools(&s->extras, sizeof s->extras, on);
         if (q->shared)
             pcq__atomic_for_tools(&s->w.seq, sizeof s->w.seq, on);
     }
     pcq__atomic_for_tools(&c->cap, sizeof c->cap, on);
-    pcq__atomic_for_tools(&c->extras, sizeof c->extras, on);
     pcq__atomic_for_tools(&q->ring, sizeof q->ring, on);
     if (q->shared) {
         pcq__atomic_for_tools(&c->magic, sizeof c->magic, on);
@@ -687,6 +698,7 @@ static int side_init(pcq_t *q, enum dir d, const pthread_mutexattr_t *ma,
     atomic_init(&s->pending, false);
     atomic_init(&s->fd_on, false);
     atomic_init(&s->fd_ready, false);
+    atomic_init(&s->extras, 0);
     s->fd_r = s->fd_w = -1;
     s->spin_ns = SPIN_START_NS;
     return 0;
@@ -718,9 +730,9 @@ static int core_init(pcq_t *q, size_t capacity)
     c->ring = capacity;
     c->esz = q->esz;
     atomic_init(&c->cap, capacity);
+    c->side[PUSH].cap = c->side[POP].cap = capacity;
     atomic_init(&c->recoveries, 0);
     atomic_init(&c->broken, 0);
-    atomic_init(&c->extras, 0);
 
     pthread_mutexattr_t ma;
     pthread_condattr_t ca;
@@ -1098,7 +1110,7 @@ static void back_from_wait(pcq_t *q, enum dir d)
  * min is above the capacity. */
 static inline uint64_t batch_min(const pcq_t *q, size_t min)
 {
-    return min_size(min, capacity_of(q));
+    return min_size(min, capacity_of(q, POP));
 }
 
 /* Wake every batch waiter (the pop side's mu held) if the least count any
@@ -1236,19 +1248,36 @@ static void fd_sync_locked(pcq_t *q, enum dir d)
         fd_lower(s);
 }
 
-/* A call of side d completed (mu held): if its side can still proceed and
- * more of its side sleep, pass the baton to one of them (and, on the pop
- * side, to the batch waiters whose count is there). `extras`: the queue's
- * extras were not 0 at the move (see after_move); batch waiters register
- * under the pop side's mu, which is held, so none came since. */
-static ALWAYS_INLINE void pass_baton(pcq_t *q, enum dir d, bool extras)
+/* A call of side d completed (mu held). If it was woken (it may hold the
+ * one wake-up in flight for its side) and its side can still proceed and
+ * more of its side sleep, pass the baton to one of them. A call that never
+ * slept needs not: while a sleeper is beside what it could take, either a
+ * wake-up is on its way to it, or the thread that had it passes it on.
+ * On the pop side, also the batch waiters whose count is there.
+ * `extras`: the queue's extras were not 0 at the move (see after_move);
+ * batch waiters register under the pop side's mu, which is held, so none
+ * came since. */
+static ALWAYS_INLINE void pass_baton(pcq_t *q, enum dir d, bool woken, bool extras)
 {
     struct side *s = &q->c->side[d];
-    if (!atomic_load_explicit(&s->pending, memory_order_relaxed) &&
+    if (woken && !atomic_load_explicit(&s->pending, memory_order_relaxed) &&
         atomic_load_explicit(&s->waiters, memory_order_relaxed) > 0 && can_go(q, d))
         wake_one(q, d);
     if (d == POP && extras)
         wake_batch_locked(q, false);
+}
+
+/* A batch waiter or a descriptor came (a side's mu held), or went. */
+static void extras_add(pcq_t *q)
+{
+    for (int d = PUSH; d <= POP; d++)
+        atomic_fetch_add_explicit(&q->c->side[d].extras, 1, memory_order_seq_cst);
+}
+
+static void extras_sub(pcq_t *q)
+{
+    for (int d = PUSH; d <= POP; d++)
+        atomic_fetch_sub_explicit(&q->c->side[d].extras, 1, memory_order_relaxed);
 }
 
 /*
@@ -1267,7 +1296,7 @@ static void wait_cancelled(void *arg)
         return; /* a shared queue found corrupt: nothing left to do */
     if (c->batch) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&c->q->c->extras, 1, memory_order_relaxed);
+        extras_sub(c->q);
     } else {
         release_sleeper_slot(c->q, c->d, c->slot);
         back_from_wait(c->q, c->d);
@@ -1359,13 +1388,13 @@ static enum woke batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec
 #endif
     /* extras first: a mover that reads it as 0 after its publish skips
      * batch_wake_due, and then this waiter's look below sees that publish. */
-    atomic_fetch_add_explicit(&q->c->extras, 1, memory_order_seq_cst);
+    extras_add(q);
     atomic_fetch_add_explicit(&s->batch_waiters, 1, memory_order_seq_cst);
     if (need < atomic_load_explicit(&s->batch_need, memory_order_relaxed))
         atomic_store_explicit(&s->batch_need, need, memory_order_seq_cst);
     if (s->closed || look(q, POP) >= need || is_broken(q)) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&q->c->extras, 1, memory_order_relaxed);
+        extras_sub(q);
         return WOKE;
     }
     enum woke how;
@@ -1374,7 +1403,7 @@ static enum woke batch_sleep_once(pcq_t *q, uint64_t need, const struct timespec
     pthread_cleanup_pop(0);
     if (how != LOST) {
         atomic_fetch_sub_explicit(&s->batch_waiters, 1, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&q->c->extras, 1, memory_order_relaxed);
+        extras_sub(q);
     }
     return how;
 }
@@ -1619,7 +1648,7 @@ static ALWAYS_INLINE unsigned after_move(pcq_t *q, enum dir d)
     /* The usual queue has neither batch waiters nor descriptors: one load
      * instead of their checks. Sequentially consistent, after the publish,
      * as batch_wake_due's loads (see batch_sleep_once). */
-    if (atomic_load_explicit(&q->c->extras, memory_order_seq_cst) != 0)
+    if (atomic_load_explicit(&q->c->side[opposite(d)].extras, memory_order_seq_cst) != 0)
         todo |= EXTRAS | after_move_extras(q, d);
     return todo;
 }
@@ -1647,6 +1676,7 @@ struct xfer {
     bool expired;       /* pop with min > 1: the deadline passed, take what is there */
     bool drain;         /* pcq_drain: in any state; never waits */
     unsigned todo;      /* after_move's flags not yet done */
+    bool woken;         /* back from a plain wait at least once */
 };
 
 /*
@@ -1682,7 +1712,7 @@ static int move_now(pcq_t *q, struct xfer *x)
     x->todo |= todo & ~(unsigned)EXTRAS;
     bool complete = x->d == POP || x->done == x->n;
     if (complete)
-        pass_baton(q, x->d, todo & EXTRAS);
+        pass_baton(q, x->d, x->woken, todo & EXTRAS);
     return complete ? 0 : EAGAIN; /* a push batch with more to go: the ring is full */
 }
 
@@ -1723,7 +1753,7 @@ static int transfer(pcq_t *q, struct xfer *x)
                 return ENOTRECOVERABLE;
             continue;
         }
-        const uint64_t want = x->d == PUSH ? low_water(capacity_of(q)) : batch_min(q, x->min);
+        const uint64_t want = x->d == PUSH ? low_water(capacity_of(q, PUSH)) : batch_min(q, x->min);
         if (!spun) {
             spun = true;
             if (!spin(q, x->d, want))
@@ -1743,6 +1773,7 @@ static int transfer(pcq_t *q, struct xfer *x)
             how = sleep_once(q, x->d, deadline);
             if (how == LOST)
                 return ENOTRECOVERABLE;
+            x->woken = true;
             /* A batch waiter that slept as a plain pop (its count was 1, at
              * capacity 1) may have taken the wake-up meant for the element
              * it now refuses (the capacity grew): pass it on. */
@@ -1781,14 +1812,14 @@ static ALWAYS_INLINE int xfer_one(pcq_t *q, enum dir d, const void *elem, enum m
     if ((d == PUSH ? !s->closed : !s->aborted) && available(q, d) > 0) {
         move(q, d, buf, 1);
         const unsigned todo = after_move(q, d);
-        pass_baton(q, d, todo & EXTRAS);
+        pass_baton(q, d, false, todo & EXTRAS);
         assert(side_valid(q, d));
         unlock(s);
         if (todo & ~(unsigned)EXTRAS)
             do_after(q, d, todo);
         return 0;
     }
-    struct xfer x = {d, buf, 1, 0, mode, deadline, 1, false, false, 0};
+    struct xfer x = {d, buf, 1, 0, mode, deadline, 1, false, false, 0, false};
     return transfer(q, &x);
 }
 
@@ -1802,7 +1833,7 @@ static int xfer_many(pcq_t *q, enum dir d, const void *buf, size_t n, size_t *mo
         return EINVAL;
     if (n == 0)
         return 0;
-    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 1, false, false, 0};
+    struct xfer x = {d, (unsigned char *)(uintptr_t)buf, n, 0, mode, NULL, 1, false, false, 0, false};
     if (!lock(q, &q->c->side[d]))
         return ENOTRECOVERABLE;
     int rc = transfer(q, &x);
@@ -1932,7 +1963,7 @@ int pcq_pop_batch(pcq_t *q, void *out, size_t min, size_t max, const struct time
         (deadline != NULL && !timespec_ok(deadline)))
         return EINVAL;
     struct xfer x = {POP, out, max, 0, deadline != NULL ? TIMED : BLOCK, deadline, min, false,
-                     false, 0};
+                     false, 0, false};
     if (!lock(q, &q->c->side[POP]))
         return ENOTRECOVERABLE;
     int rc = transfer(q, &x);
@@ -1948,7 +1979,7 @@ int pcq_drain(pcq_t *q, void *out, size_t max, size_t *popped)
         return EINVAL;
     if (max == 0)
         return 0;
-    struct xfer x = {POP, out, max, 0, TRY, NULL, 1, false, true, 0};
+    struct xfer x = {POP, out, max, 0, TRY, NULL, 1, false, true, 0, false};
     if (!lock(q, &q->c->side[POP]))
         return ENOTRECOVERABLE;
     int rc = transfer(q, &x);
@@ -2015,7 +2046,7 @@ int pcq_set_capacity(pcq_t *q, size_t capacity)
     if (capacity > atomic_load_explicit(&q->ring, memory_order_relaxed))
         rc = regrow(q, capacity);
     if (rc == 0) {
-        atomic_store_explicit(&q->c->cap, capacity, memory_order_relaxed);
+        set_cap(q, capacity);
         /* Producers that now fit look again; so does every pop waiter,
          * plain or batch: a batch waiter's count follows the capacity (it
          * may even have slept as a plain one, at capacity 1). */
@@ -2071,7 +2102,7 @@ int pcq_pollfd(pcq_t *q, enum pcq_side side, int *fd)
         rc = fd_create(&s->fd_r, &s->fd_w);
         if (rc == 0) {
             atomic_store_explicit(&s->fd_on, true, memory_order_seq_cst);
-            atomic_fetch_add_explicit(&q->c->extras, 1, memory_order_seq_cst);
+            extras_add(q);
             fd_sync_locked(q, d);
         }
     }
@@ -2115,7 +2146,8 @@ size_t pcq_size(const pcq_t *q)
 size_t pcq_capacity(const pcq_t *q)
 {
     return q == NULL ? 0
-                     : min_size(capacity_of(q), atomic_load_explicit(&q->ring, memory_order_relaxed));
+                     : min_size(atomic_load_explicit(&q->c->cap, memory_order_relaxed),
+                                atomic_load_explicit(&q->ring, memory_order_relaxed));
 }
 /* Immutable after pcq_create: read without the lock. */
 size_t pcq_elem_size(const pcq_t *q) { return q == NULL ? 0 : q->esz; }

@@ -205,7 +205,7 @@ END_TEST
 
 /*
  * Where the header keeps what attach checks: struct core in src/pcq.c,
- * layout version 1, every field 64 bits but the two 32-bit ones. The test
+ * layout version 2, every field 64 bits but the two 32-bit ones. The test
  * below first checks that the values are where it expects them, so that
  * a change of layout fails here, plainly, instead of testing nothing.
  */
@@ -319,7 +319,7 @@ START_TEST(attach_bad_header_eproto)
     struct seg s = seg_new(8, 8, false);
     unsigned char *h = s.mem;
     /* The layout is the one described above. */
-    ck_assert_uint_eq(get32(h, OFF_VERSION), 1);
+    ck_assert_uint_eq(get32(h, OFF_VERSION), 2);
     ck_assert_uint_eq(get32(h, OFF_SHARED), 1);
     ck_assert_uint_eq(get64(h, OFF_RING), 8);
     ck_assert_uint_eq(get64(h, OFF_ESZ), 8);
@@ -337,7 +337,7 @@ START_TEST(attach_bad_header_eproto)
         uint64_t value;
     } cases[] = {
         {OFF_MAGIC, 64, get64(h, OFF_MAGIC) ^ 1}, {OFF_MAGIC, 64, 0},
-        {OFF_VERSION, 32, 2},                     {OFF_VERSION, 32, 0},
+        {OFF_VERSION, 32, 3},                     {OFF_VERSION, 32, 0},
         {OFF_SHARED, 32, 0},                      {OFF_RING, 64, 9},
         {OFF_RING, 64, 0},                        {OFF_RING, 64, UINT64_MAX},
         {OFF_ESZ, 64, 16},                        {OFF_ESZ, 64, 0},

@@ -1395,7 +1395,8 @@ inline end_call(me, d)
     done = 0;
     base = 0;
     rc = 0;
-    spun = false
+    spun = false;
+    woken = false
 #ifdef DEADLINE
     ; expired = false; slept = false; tmo = false; gone = false
 #endif
@@ -1499,6 +1500,13 @@ inline batch_baton(me, d)
  * needs_wake or batch_wake_due), so a look for can_go() (BATON),
  * wake_one()'s store of pending (SIGNAL) and wake_batch_locked()'s look
  * (BBATON) are steps of their own. */
+/* Only a call that was woken passes the baton (it may hold the side's one
+ * wake-up in flight); BATON_ALWAYS: every complete call, as before. */
+#ifdef BATON_ALWAYS
+#define BATON_DUE true
+#else
+#define BATON_DUE woken
+#endif
 inline settle(me, d)
 {
     if
@@ -1508,9 +1516,9 @@ inline settle(me, d)
         finish(me, d)
 #else
         if
-        :: pending[d] == 0 && waiters[d] > 0 && !closed[d] && ROOM(d) == 0 ->
+        :: BATON_DUE && pending[d] == 0 && waiters[d] > 0 && !closed[d] && ROOM(d) == 0 ->
             pc = BATON /* can_go() must look */
-        :: pending[d] == 0 && waiters[d] > 0 && (closed[d] || ROOM(d) > 0) ->
+        :: BATON_DUE && pending[d] == 0 && waiters[d] > 0 && (closed[d] || ROOM(d) > 0) ->
             pc = SIGNAL /* wake_one() */
         :: else -> batch_baton(me, d)
         fi
@@ -1959,6 +1967,7 @@ inline thread(me, d)
         take(me, d);
         sleeping[d]--;
         back_from_wait(d);
+        woken = true;
         pc = MOVE_HELD
        }
 #ifdef SHM_COMMIT_EARLY
@@ -1987,7 +1996,7 @@ inline thread(me, d)
         fi;
         d_step { /* its locals are gone: one state for every way it died */
         seq = 0; n = 0; done = 0; k = 0; avail = 0; rc = 0; base = 0;
-        spun = false; wake = false; fresh = false; trust = false; cancel = false;
+        spun = false; woken = false; wake = false; fresh = false; trust = false; cancel = false;
         bwake = false; mid = false; myseq = 0;
         i = 0;
         do
@@ -2022,6 +2031,7 @@ inline thread(me, d)
         mtx[d] = me + 1;
         sleeping[d]--;
         back_from_wait(d);
+        woken = true;
 #ifdef IF_WAIT
         trust = true;
 #endif
@@ -2159,6 +2169,7 @@ proctype worker(byte me; byte side; byte bmin; byte bmax)
 {
     byte pc, seq, n, done, k, avail, rc, base, i, w, slot, v;
     bool spun, wake, fresh, trust, cancel;
+    bool woken; /* x->woken: back from a plain wait in this call */
     bool bwake, mid; /* do_after() owes the batch waiters a wake-up; a mid-batch one */
 #ifdef PENDING_EARLY
     bool pend; /* the early load of the other side's pending found it clear */
