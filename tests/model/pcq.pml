@@ -461,8 +461,9 @@
  *                        batch_waiters), then if > 0 BNEED (load batch_need,
  *                        compare with its size): bwake (WAKE_BATCH). The
  *                        pollable descriptors' part is not modelled.
- *  pass_baton()          in settle(); the BATON step when can_go() has
- *                        to look; wake_one()'s store of `pending` in the
+ *  pass_baton()          in settle(), for a call that was woken (`woken`,
+ *                        x->woken; BATON_ALWAYS: any call, as before);
+ *                        the BATON step when can_go() has to look; wake_one()'s store of `pending` in the
  *                        SIGNAL step, as settle() and BATON follow a racy
  *                        load. Then, on the pop side, wake_batch_locked()
  *                        (batch_baton()): with batch waiters, when closed,
