@@ -463,9 +463,9 @@
  *                        pollable descriptors' part is not modelled.
  *  pass_baton()          in settle(), for a call that was woken (`woken`,
  *                        x->woken; BATON_ALWAYS: any call, as before);
- *                        the BATON step when can_go() has to look; wake_one()'s store of `pending` in the
- *                        SIGNAL step, as settle() and BATON follow a racy
- *                        load. Then, on the pop side, wake_batch_locked()
+ *                        the BATON step when can_go() has to look;
+ *                        wake_one()'s store of `pending` in the SIGNAL
+ *                        step, as settle() and BATON follow a racy load. Then, on the pop side, wake_batch_locked()
  *                        (batch_baton()): with batch waiters, when closed,
  *                        BBRESET (batch_need = NONE, broadcast); else, when
  *                        a count is registered, BBATON (its look), then
