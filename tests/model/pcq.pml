@@ -465,7 +465,8 @@
  *                        x->woken; BATON_ALWAYS: any call, as before);
  *                        the BATON step when can_go() has to look;
  *                        wake_one()'s store of `pending` in the SIGNAL
- *                        step, as settle() and BATON follow a racy load. Then, on the pop side, wake_batch_locked()
+ *                        step, as settle() and BATON follow a racy load.
+ *                        Then, on the pop side, wake_batch_locked()
  *                        (batch_baton()): with batch waiters, when closed,
  *                        BBRESET (batch_need = NONE, broadcast); else, when
  *                        a count is registered, BBATON (its look), then
