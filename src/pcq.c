@@ -578,8 +578,9 @@ static NO_ASAN void futex_nap(_Atomic uint32_t *word, uint32_t seen,
 #endif
 
 /* How a wait ended: woken (or spuriously), timed out, or the lock was not
- * got back (a shared queue found corrupt: the caller holds no lock). */
-enum woke { WOKE, TIMED_OUT, LOST };
+ * got back (a shared queue found corrupt: the caller holds no lock); or
+ * no wait at all: the look after announcing found the call could go. */
+enum woke { WOKE, TIMED_OUT, LOST, NO_WAIT };
 
 struct wait_ctx {
     pcq_t *q;
@@ -1358,7 +1359,7 @@ static enum woke sleep_once(pcq_t *q, enum dir d, const struct timespec *deadlin
     if (s->closed || look(q, d) > 0 || is_broken(q)) {
         release_sleeper_slot(q, d, ctx.slot);
         atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
-        return WOKE;
+        return NO_WAIT;
     }
     enum woke how;
     pthread_cleanup_push(wait_cancelled, &ctx);
@@ -1676,7 +1677,7 @@ struct xfer {
     bool expired;       /* pop with min > 1: the deadline passed, take what is there */
     bool drain;         /* pcq_drain: in any state; never waits */
     unsigned todo;      /* after_move's flags not yet done */
-    bool woken;         /* back from a plain wait at least once */
+    bool woken;         /* back from a plain wait, and not asleep again since */
 };
 
 /*
@@ -1773,7 +1774,9 @@ static int transfer(pcq_t *q, struct xfer *x)
             how = sleep_once(q, x->d, deadline);
             if (how == LOST)
                 return ENOTRECOVERABLE;
-            x->woken = true;
+            /* Back from a wait, it may hold its side's wake-up in flight;
+             * when it sleeps again it has let go of it (back_from_wait). */
+            x->woken = how != NO_WAIT;
             /* A batch waiter that slept as a plain pop (its count was 1, at
              * capacity 1) may have taken the wake-up meant for the element
              * it now refuses (the capacity grew): pass it on. */

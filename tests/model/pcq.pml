@@ -1900,6 +1900,7 @@ inline thread(me, d)
     :: atomic { /* sleep_once(): announce, seq_cst */
         pc == ANNOUNCE ->
         waiters[d]++;
+        woken = false; /* x->woken: set again only by a wait */
         pc = RECHECK
        }
     :: atomic { /* sleep_once(): re-check (Dekker), then wait */
@@ -2171,7 +2172,7 @@ proctype worker(byte me; byte side; byte bmin; byte bmax)
 {
     byte pc, seq, n, done, k, avail, rc, base, i, w, slot, v;
     bool spun, wake, fresh, trust, cancel;
-    bool woken; /* x->woken: back from a plain wait in this call */
+    bool woken; /* x->woken: back from a plain wait, not announced again since */
     bool bwake, mid; /* do_after() owes the batch waiters a wake-up; a mid-batch one */
 #ifdef PENDING_EARLY
     bool pend; /* the early load of the other side's pending found it clear */
