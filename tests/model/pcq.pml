@@ -4,7 +4,7 @@
  * a live resize; and (SHARED) a queue shared between processes, any of
  * which may be killed.
  *
- * This model mirrors src/pcq.c at 4bb4ca6
+ * This model mirrors src/pcq.c at 91376a9
  * (`git log -1 --format=%h -- src/pcq.c`). When xfer_one() (its fast path
  * too), xfer_many(), transfer(), move_now(), move(), look(), available(),
  * can_go(), needs_wake(), wake_one(), wake_side(), back_from_wait(),
